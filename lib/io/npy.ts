@@ -17,7 +17,10 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 
 type Descr = "<f4" | "<f8" | "<i4" | "<i8" | "|u1";
 
-function parseHeader(bytes: Uint8Array, name: string): { descr: Descr; shape: number[]; fortran: boolean; offset: number } {
+function parseHeader(
+  bytes: Uint8Array,
+  name: string,
+): { descr: Descr; shape: number[]; fortran: boolean; offset: number } {
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i]) throw new SyntaxError(`${name}: not a .npy file (bad magic)`);
   }
@@ -84,12 +87,18 @@ function transposeFortran<T extends { length: number; [i: number]: number | bigi
  * @param name used in error messages (usually the path)
  * @throws {SyntaxError} on a malformed file, {TypeError} on an unsupported dtype
  */
-export function parseNpy(bytes: Uint8Array, name = "<npy>", keepFloat64 = false): NpyArray<Float32Array | Float64Array | Int32Array | BigInt64Array> {
+export function parseNpy(
+  bytes: Uint8Array,
+  name = "<npy>",
+  keepFloat64 = false,
+): NpyArray<Float32Array | Float64Array | Int32Array | BigInt64Array> {
   const { descr, shape, fortran, offset } = parseHeader(bytes, name);
   const count = shape.reduce((a, b) => a * b, 1);
   const itemSize = descr === "|u1" ? 1 : descr === "<f4" || descr === "<i4" ? 4 : 8;
   if (offset + count * itemSize > bytes.length) {
-    throw new SyntaxError(`${name}: truncated .npy data (expected ${count * itemSize} bytes, got ${bytes.length - offset})`);
+    throw new SyntaxError(
+      `${name}: truncated .npy data (expected ${count * itemSize} bytes, got ${bytes.length - offset})`,
+    );
   }
   const copy = bytes.slice(offset, offset + count * itemSize); // aligned copy
   let data: Float32Array | Float64Array | Int32Array | BigInt64Array;
@@ -139,7 +148,9 @@ export async function readNpyFloat64(path: string): Promise<NpyArray<Float64Arra
 export function encodeNpy(arr: NpyArray<Float32Array | Float64Array | Int32Array>): Uint8Array {
   const count = arr.shape.reduce((a, b) => a * b, 1);
   if (count !== arr.data.length) {
-    throw new RangeError(`encodeNpy: shape (${arr.shape.join(",")}) holds ${count} values, data has ${arr.data.length}`);
+    throw new RangeError(
+      `encodeNpy: shape (${arr.shape.join(",")}) holds ${count} values, data has ${arr.data.length}`,
+    );
   }
   const descr = arr.data instanceof Float32Array ? "<f4" : arr.data instanceof Float64Array ? "<f8" : "<i4";
   const shapeText = arr.shape.length === 1 ? `(${arr.shape[0]},)` : `(${arr.shape.join(", ")})`;
@@ -156,4 +167,31 @@ export function encodeNpy(arr: NpyArray<Float32Array | Float64Array | Int32Array
   out.set(headerBytes, 10);
   out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), 10 + headerBytes.length);
   return out;
+}
+
+/**
+ * Reads only the header of a `.npy` file and checks that the file holds all the data it declares,
+ * so a resumed extraction can trust (and size) an existing feature file without loading it.
+ *
+ * @returns the shape, or null when the file is missing, truncated or not a `.npy` file
+ */
+export async function statNpy(path: string): Promise<{ shape: number[]; dtype: string } | null> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch {
+    return null;
+  }
+  try {
+    const head = new Uint8Array(4096);
+    const n = await file.read(head) ?? 0;
+    const size = (await file.stat()).size;
+    const { descr, shape, offset } = parseHeader(head.subarray(0, n), path);
+    const itemSize = descr === "|u1" ? 1 : descr === "<f4" || descr === "<i4" ? 4 : 8;
+    return size === offset + shape.reduce((a, b) => a * b, 1) * itemSize ? { shape, dtype: descr } : null;
+  } catch {
+    return null;
+  } finally {
+    file.close();
+  }
 }

@@ -1,0 +1,80 @@
+/**
+ * Runs extraction jobs in this thread or in a pool of Deno Workers (decode + tempo + CQT are CPU
+ * bound and independent per recording). Results arrive as each job finishes.
+ *
+ * @module
+ */
+import type { JobRunner } from "./extract.ts";
+import { type ExtractJob, type JobResult, runExtractJob } from "./extract_job.ts";
+import { createFrontEnd, type FrontEnd, type FrontEndOptions } from "../features/front_end.ts";
+
+/** Options of {@linkcode createJobRunner}. */
+export interface JobRunnerOptions {
+  /** CQT settings. */
+  frontEnd: FrontEndOptions;
+  /** Worker threads; 0 runs in this thread. @default 0 */
+  workers?: number;
+}
+
+/** Message from the pool to a worker. */
+export type WorkerRequest = { type: "init"; frontEnd: FrontEndOptions } | { type: "job"; job: ExtractJob };
+
+/** Creates a runner (see the module doc). */
+export function createJobRunner(options: JobRunnerOptions): JobRunner {
+  const { workers = 0 } = options;
+  if (!Number.isInteger(workers) || workers < 0) {
+    throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
+  }
+  if (workers === 0) {
+    let frontEnd: Promise<FrontEnd> | undefined;
+    return {
+      async run(jobs, onResult) {
+        frontEnd ??= createFrontEnd(options.frontEnd);
+        const ctx = { frontEnd: await frontEnd, noiseCache: new Map<string, Float32Array>() };
+        for (const job of jobs) onResult(await runExtractJob(job, ctx));
+      },
+      async close() {
+        if (frontEnd) (await frontEnd).close();
+      },
+    };
+  }
+  const pool: Worker[] = [];
+  return {
+    run(jobs, onResult) {
+      return new Promise((resolve, reject) => {
+        let next = 0, running = 0;
+        const feed = (w: Worker) => {
+          if (next >= jobs.length) {
+            if (running === 0) resolve();
+            return;
+          }
+          running++;
+          w.postMessage({ type: "job", job: jobs[next++]! } satisfies WorkerRequest);
+        };
+        const n = Math.min(workers, jobs.length);
+        if (n === 0) return resolve();
+        for (let i = 0; i < n; i++) {
+          const w = pool[i] ?? new Worker(new URL("./extract_worker.ts", import.meta.url), { type: "module" });
+          if (!pool[i]) {
+            pool[i] = w;
+            w.postMessage({ type: "init", frontEnd: options.frontEnd } satisfies WorkerRequest);
+          }
+          w.onmessage = (ev: MessageEvent<JobResult>) => {
+            running--;
+            onResult(ev.data);
+            feed(w);
+          };
+          w.onerror = (ev) => {
+            ev.preventDefault();
+            reject(new Error(`extract worker failed: ${ev.message}`));
+          };
+          feed(w);
+        }
+      });
+    },
+    close() {
+      for (const w of pool) w.terminate();
+      pool.length = 0;
+    },
+  };
+}

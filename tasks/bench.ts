@@ -1,0 +1,219 @@
+// deno-lint-ignore-file no-console
+/**
+ * `deno task bench <what>`: measures speed and records it in BENCHMARKS.md with the machine, the
+ * date, the command and the reference measured in the same run. Benchmarks are not tests.
+ *
+ * `bench extract`: decode + resample, CQT on one CPU core, CQT on WebGPU, for a long input.
+ *
+ * Permissions: read, write (temp files and BENCHMARKS.md), run (sox and python3 as references), env.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  changeTempo,
+  cqt,
+  CqtPlan,
+  createCqtKernel,
+  decodeAudio,
+  encodeWav,
+  mixToMono,
+  requestGpuDevice,
+  resample,
+} from "../mod.ts";
+import { createPrng } from "../lib/data/prng.ts";
+import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
+import { resolveDevice } from "../lib/gpu/select.ts";
+import { createCqtPipeline } from "../lib/features/cqt_webgpu.ts";
+import { composeWork, renderVersion } from "../lib/data/synth.ts";
+
+/** Usage text. */
+export const USAGE = `Usage: deno task bench extract [--seconds S] [--device auto|webgpu|cpu] [--out FILE] [--no-write]
+
+Measures seconds of audio processed per second (x real time) for decode + resample (44.1 kHz stereo WAV
+to 16 kHz mono), tempo change, CQT on one CPU core, and CQT on WebGPU (when an adapter is found),
+with the references measured in the same run where available (sox resampling, a numpy/scipy CQT of
+the original's algorithm). Results are appended to BENCHMARKS.md.
+
+Options:
+  --seconds S   input length in seconds (default 600)
+  --device D    auto (WebGPU if a hardware adapter exists), webgpu (also a software one), cpu (skip GPU)
+  --out FILE    results file (default BENCHMARKS.md)
+  --no-write    print only
+  -h, --help    show this help`;
+
+/** Flags (the docs test checks docs/cli.md against these). */
+export const OPTIONS: TaskOptions = {
+  seconds: { type: "string" },
+  device: { type: "string" },
+  out: { type: "string" },
+  "no-write": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+interface Row {
+  what: string;
+  ours: string;
+  reference: string;
+  ratio: string;
+}
+
+function timeIt<T>(fn: () => T): { value: T; s: number } {
+  const t0 = performance.now();
+  const value = fn();
+  return { value, s: (performance.now() - t0) / 1000 };
+}
+
+async function runCmd(cmd: string, args: string[]): Promise<{ ok: boolean; s: number; stdout: string }> {
+  const t0 = performance.now();
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    return { ok: out.success, s: (performance.now() - t0) / 1000, stdout: new TextDecoder().decode(out.stdout) };
+  } catch {
+    return { ok: false, s: 0, stdout: "" };
+  }
+}
+
+function machine(): string {
+  let cpu = "unknown CPU";
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
+  } catch { /* not Linux */ }
+  return `${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
+}
+
+/** A music-like test signal: synthetic versions of one work, concatenated to `seconds`. */
+function testSignal(seconds: number, sampleRateHz: number): Float32Array {
+  const prng = createPrng(7);
+  const work = composeWork(prng, 0);
+  const out = new Float32Array(Math.round(seconds * sampleRateHz));
+  let at = 0, v = 0;
+  while (at < out.length) {
+    const part = renderVersion(work, createPrng(100 + v), v, { seconds: 60, sampleRateHz });
+    out.set(part.subarray(0, Math.min(part.length, out.length - at)), at);
+    at += part.length;
+    v++;
+  }
+  return out;
+}
+
+async function benchExtract(seconds: number, device: "auto" | "webgpu" | "cpu" | "wasm"): Promise<Row[]> {
+  const rows: Row[] = [];
+  const x = (s: number) => `${(seconds / s).toFixed(0)}x`;
+  const tmp = await Deno.makeTempDir({ prefix: "bench_extract_" });
+  try {
+    // Decode + resample: 44.1 kHz stereo WAV -> 16 kHz mono.
+    const sig44 = testSignal(seconds, 44100);
+    const wavPath = join(tmp, "in44k.wav");
+    await Deno.writeFile(wavPath, encodeWav([sig44, sig44], 44100));
+    const bytes = await Deno.readFile(wavPath);
+    const dec = await (async () => {
+      const t0 = performance.now();
+      const a = await decodeAudio(bytes, wavPath);
+      const y = resample(mixToMono(a.channels), a.sampleRateHz, { toHz: 16000 });
+      return { y, s: (performance.now() - t0) / 1000 };
+    })();
+    const sox = await runCmd("sox", [wavPath, "-r", "16000", "-c", "1", join(tmp, "sox16k.wav")]);
+    rows.push({
+      what: `decode WAV 44.1 kHz stereo + resample to 16 kHz mono (${seconds} s)`,
+      ours: x(dec.s),
+      reference: sox.ok ? `sox rate (HQ): ${x(sox.s)}` : "sox not installed",
+      ratio: sox.ok ? `${(sox.s / dec.s).toFixed(2)}` : "-",
+    });
+
+    // Tempo change (speed augmentation), one factor.
+    const y = dec.y;
+    const tempo = timeIt(() => changeTempo(y, 1.1, 16000));
+    const soxTempo = await runCmd("sox", [join(tmp, "sox16k.wav"), join(tmp, "tempo.wav"), "tempo", "1.1"]);
+    rows.push({
+      what: "tempo x1.1 (WSOLA, pitch kept)",
+      ours: x(tempo.s),
+      reference: soxTempo.ok ? `sox tempo: ${x(soxTempo.s)}` : "sox not installed",
+      ratio: soxTempo.ok ? `${(soxTempo.s / tempo.s).toFixed(2)}` : "-",
+    });
+
+    // CQT on one CPU core.
+    const kernel = createCqtKernel({});
+    const plan = new CqtPlan(kernel);
+    const c = timeIt(() => cqt(y, plan));
+    const py = await runCmd("python3", [
+      new URL("../bench/pycqt_numpy.py", import.meta.url).pathname,
+      String(Math.min(seconds, 120)),
+    ]);
+    let ref = "python3 + numpy/scipy not available", ratio = "-";
+    if (py.ok) {
+      const r = JSON.parse(py.stdout.trim().split("\n").pop()!);
+      ref = `numpy/scipy PyCqt algorithm: ${Number(r.x_realtime).toFixed(0)}x`;
+      ratio = ((seconds / c.s) / r.x_realtime).toFixed(2);
+    }
+    rows.push({ what: `CQT, CPU, 1 thread (${c.value.frames} frames)`, ours: x(c.s), reference: ref, ratio });
+
+    // CQT on WebGPU.
+    if (device !== "cpu" && device !== "wasm") {
+      const dev = await resolveDevice(device);
+      const gpu = dev.kind === "webgpu" ? await requestGpuDevice() : null;
+      if (gpu) {
+        const pipe = await createCqtPipeline(gpu, kernel);
+        await pipe.run(y.subarray(0, 16000 * 10)); // warm-up: pipeline compile and buffer allocation
+        const t0 = performance.now();
+        await pipe.run(y);
+        const s = (performance.now() - t0) / 1000;
+        rows.push({
+          what: `CQT, WebGPU (${gpu.description}), incl. upload + readback + dB`,
+          ours: x(s),
+          reference: "nnAudio on a V100: ~12,400x (published)",
+          ratio: (seconds / s / 12400).toFixed(2),
+        });
+        pipe.destroy();
+        gpu.destroy();
+      } else rows.push({ what: "CQT, WebGPU", ours: "no hardware adapter", reference: "-", ratio: "-" });
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+  return rows;
+}
+
+function formatTable(title: string, command: string, rows: Row[]): string {
+  const date = new Date().toISOString().slice(0, 10);
+  return [
+    `### ${title}: ${date}`,
+    "",
+    `- command: \`${command}\``,
+    `- machine: ${machine()}`,
+    "",
+    "| what | ours (x real time) | reference, same run | ours / reference |",
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.what} | ${r.ours} | ${r.reference} | ${r.ratio} |`),
+    "",
+  ].join("\n");
+}
+
+/** Runs a benchmark; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseTaskArgs(args, OPTIONS);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals[0] !== "extract" || positionals.length !== 1) throw new UsageError("expected: bench extract");
+  const seconds = intFlag("seconds", values.seconds ?? 600, 1, 36000);
+  const device = values.device === undefined ? "auto" : deviceFlag(values.device);
+  console.log(`bench extract: ${seconds} s of audio on ${machine()}`);
+  const rows = await benchExtract(seconds, device);
+  const table = formatTable("bench extract", `deno task bench ${args.join(" ")}`, rows);
+  console.log(table);
+  if (!values["no-write"]) {
+    const out = String(values.out ?? "BENCHMARKS.md");
+    let text = "";
+    try {
+      text = await Deno.readTextFile(out);
+    } catch {
+      text =
+        "# Benchmarks\n\nWritten by `deno task bench ...`; newest first within each section. Benchmarks are not tests.\n";
+    }
+    await Deno.writeTextFile(out, text.trimEnd() + "\n\n" + table);
+    console.log(`appended to ${out}`);
+  }
+  return 0;
+}

@@ -1,0 +1,81 @@
+// deno-lint-ignore-file no-console
+/**
+ * The single command-line entry: `deno run tasks/cli.ts <command> [args]`. Each command is also a
+ * `deno task` (see deno.json) with the narrowest permissions it needs.
+ *
+ * @module
+ */
+import { UsageError } from "../lib/cli/args.ts";
+
+/** A subcommand: its module exports `main(args)` returning an exit code, and `USAGE`. */
+interface Command {
+  summary: string;
+  load: () => Promise<{ main(args: string[]): Promise<number>; USAGE: string }>;
+}
+
+/** Every subcommand, in the order `--help` lists them. */
+export const COMMANDS: Record<string, Command> = {
+  synth: { summary: "write a synthetic covers data set (built-in demo data)", load: () => import("./synth.ts") },
+  extract: {
+    summary: "decode + speed-augment + CQT a data folder into full.txt and cqt_feat/",
+    load: () => import("./extract.ts"),
+  },
+  bench: { summary: "measure speed (bench extract)", load: () => import("./bench.ts") },
+  demo: { summary: "run the whole pipeline on built-in synthetic data", load: () => import("./demo.ts") },
+};
+
+/** Commands of the reference that later versions of this project add; listed so users are told, not surprised. */
+export const PLANNED: Record<string, string> = {
+  train: "training lands with the model (issue #3)",
+  eval: "evaluation lands with the model (issue #4)",
+  identify: "identification lands with evaluation (issue #4)",
+  align: "alignment lands with evaluation (issue #4)",
+};
+
+/** Usage of the CLI. */
+export const USAGE = `Usage: deno run <permissions> tasks/cli.ts <command> [args]   (or: deno task <command> [args])
+
+Commands:
+${Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(9)} ${c.summary}`).join("\n")}
+${Object.entries(PLANNED).map(([k, why]) => `  ${k.padEnd(9)} (not available yet: ${why})`).join("\n")}
+
+Run '<command> --help' for a command's flags.`;
+
+/** Dispatches to a command and returns its exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (name in PLANNED) {
+    console.error(`error: '${name}' is not available in this version: ${PLANNED[name]}.`);
+    return 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`error: unknown command '${name}'\n\n${USAGE}`);
+    return 2;
+  }
+  const mod = await cmd.load();
+  try {
+    return await mod.main(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}\n\n${mod.USAGE}`);
+      return 2;
+    }
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      console.error(
+        `error: ${(e as Error).message}\n` +
+          `This task runs with narrow permissions. For folders outside data/ and egs/, run it directly, e.g.\n` +
+          `  deno run --allow-read --allow-write=<your_dir> tasks/cli.ts ${name} ...`,
+      );
+      return 1;
+    }
+    console.error(`error: ${(e as Error).message ?? e}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,37 @@
+// Documentation is part of the product: the documented keys and flags must be the ones the code accepts.
+import { assertEquals } from "./_assert.ts";
+import { schemaKeyPaths } from "../lib/io/hparams.ts";
+import { DATA_HPARAMS_SCHEMA } from "../lib/data/data_hparams.ts";
+import { COMMANDS } from "../tasks/cli.ts";
+
+const read = (p: string) => Deno.readTextFileSync(new URL(`../${p}`, import.meta.url));
+
+function section(md: string, heading: string): string {
+  const start = md.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`section '${heading}' not found`);
+  const rest = md.slice(start + heading.length + 2);
+  const end = rest.search(/\n#{1,2} /);
+  return end < 0 ? rest : rest.slice(0, end);
+}
+
+Deno.test("docs/hparams.md documents exactly the data hparams keys extract accepts", () => {
+  const table = section(read("docs/hparams.md"), "## Data hparams: `data/<set>/hparams.yaml` (read by `extract`)");
+  const documented = [...table.matchAll(/^\| `([a-z_.]+)` *\|/gm)].map((m) => m[1]);
+  assertEquals(documented, schemaKeyPaths(DATA_HPARAMS_SCHEMA));
+});
+
+Deno.test("docs/cli.md documents exactly each command's flags", async () => {
+  const md = read("docs/cli.md");
+  for (const [name, cmd] of Object.entries(COMMANDS)) {
+    const mod = await cmd.load() as { OPTIONS?: Record<string, unknown> };
+    const documented = [...section(md, `## ${name}`).matchAll(/^\| `--([a-z-]+)` *\|/gm)].map((m) => m[1]).sort();
+    assertEquals(documented, Object.keys(mod.OPTIONS ?? {}).sort(), `flags of '${name}'`);
+  }
+});
+
+Deno.test("the shipped data configs load with the documented schema", async () => {
+  const { loadDataConfig } = await import("../lib/data/data_hparams.ts");
+  for (const set of ["covers80", "covers80_testset"]) {
+    await loadDataConfig(new URL(`../data/${set}/hparams.yaml`, import.meta.url).pathname);
+  }
+});
