@@ -10,6 +10,7 @@
  * @module
  */
 import { join } from "node:path";
+import { cpus } from "node:os";
 import {
   changeTempo,
   cqt,
@@ -75,11 +76,8 @@ async function runCmd(cmd: string, args: string[]): Promise<{ ok: boolean; s: nu
 }
 
 function machine(): string {
-  let cpu = "unknown CPU";
-  try {
-    cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? cpu;
-  } catch { /* not Linux */ }
-  return `${cpu}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}`;
+  const cpu = cpus()[0]?.model ?? "unknown CPU"; // needs --allow-sys=cpus
+  return `${cpu}, ${navigator.hardwareConcurrency} cores, ${Deno.build.os}, Deno ${Deno.version.deno}`;
 }
 
 /** A music-like test signal: synthetic versions of one work, concatenated to `seconds`. */

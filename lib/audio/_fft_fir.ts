@@ -76,11 +76,11 @@ export function createFftFir(h: Float64Array): FftFir {
       // Full convolution sample i of a block starting at s lands at output n = s + i - centre.
       const loA = Math.max(0, centre - start);
       const hiA = Math.min(size, n + centre - start);
-      for (let i = loA; i < hiA; i++) out[offset + start + i - centre] += buf[2 * i]!;
+      for (let i = loA; i < hiA; i++) out[offset + start + i - centre]! += buf[2 * i]!;
       if (endB > 0) {
         const loB = Math.max(0, centre - start2);
         const hiB = Math.min(size, n + centre - start2);
-        for (let i = loB; i < hiB; i++) out[offset + start2 + i - centre] += buf[2 * i + 1]!;
+        for (let i = loB; i < hiB; i++) out[offset + start2 + i - centre]! += buf[2 * i + 1]!;
       }
     }
   };

@@ -44,6 +44,7 @@ export async function loadAudio(path: string, options: LoadAudioOptions = {}): P
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`, { cause: e });
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`${path}: cannot read audio file: ${msg}`, { cause: e });
   }

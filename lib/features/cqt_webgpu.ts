@@ -269,7 +269,7 @@ export async function createCqtPipeline(
   let samplesBuffer: GPUBuffer | null = null;
 
   // ---- layout and pipelines (binding order = shaders/cqt.wgsl header) ----
-  const storage = (type: GPUBufferBindingType): GPUBindGroupLayoutEntry["buffer"] => ({ type });
+  const storage = (type: GPUBufferBindingType): GPUBufferBindingLayout => ({ type });
   const layout = device.createBindGroupLayout({
     label: "CqtPipeline.bindGroupLayout",
     entries: [

@@ -56,7 +56,7 @@ export interface GpuDevice {
  */
 export async function requestGpuDevice(options: RequestGpuDeviceOptions = {}): Promise<GpuDevice | null> {
   const { powerPreference = "high-performance", requiredLimits = {} } = options;
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (gpu === undefined) return null;
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (adapter === null) return null;

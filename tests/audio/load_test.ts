@@ -82,5 +82,5 @@ Deno.test("loadAudio() errors name the path", async () => {
     assertOk(e.message.startsWith(`${p}: `), e.message);
   }
   await assertRejects(() => loadAudio(path("empty.wav")), "the file is empty");
-  await assertRejects(() => loadAudio(path("does_not_exist.wav")), "cannot read audio file");
+  await assertRejects(() => loadAudio(path("does_not_exist.wav")), "file not found");
 });

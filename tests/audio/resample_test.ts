@@ -82,7 +82,7 @@ Deno.test("resample() output length is ceil(n * to / from) and the input is unto
     const [fromHz, toHz] of [[44100, 16000], [48000, 16000], [8000, 16000], [44100, 16001], [22050.5, 16000], [
       16000,
       16000,
-    ]]
+    ]] as [number, number][]
   ) {
     const r = createResampler(fromHz, { toHz });
     for (const n of [0, 1, 2, 3, 100, 44099, 44100, 44101]) {
