@@ -9,13 +9,12 @@
  * @module
  */
 import { join } from "node:path";
-import { createJobRunner, extractFeatures, loadDataConfig, readLines, readNpy, writeSynthDataset } from "../mod.ts";
+import { loadDataConfig, readLines, readNpy, writeSynthDataset } from "../mod.ts";
 import { calcMap } from "../lib/eval/map.ts";
 import { pitchClassProfile, profileDistanceMatrix } from "../lib/eval/chroma_baseline.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { createProgressWriter, formatDuration, formatProgress } from "../lib/cli/progress.ts";
-import { resolveDevice } from "../lib/gpu/select.ts";
-import { formatSummary } from "./extract.ts";
+import { runExtract } from "./extract.ts";
 
 /** Usage text. */
 export const USAGE = `Usage: deno task demo [--dir data/demo] [--works N] [--versions K] [--seconds S] [--seed X]
@@ -78,45 +77,21 @@ export async function main(args: string[]): Promise<number> {
   bar.end();
 
   // 2. Features.
-  const config = await loadDataConfig(join(dir, "hparams.yaml"));
-  const device = await resolveDevice(values.device === undefined ? config.device : deviceFlag(values.device));
-  console.log(`demo 2/3: extracting features on ${device.description} with ${workers} worker(s)`);
-  const runner = createJobRunner({
-    frontEnd: {
-      kind: config.frontEnd,
-      fmin: config.fmin,
-      nBins: config.nBins,
-      binsPerOctave: config.binsPerOctave,
-      device: device.kind === "webgpu" ? "webgpu" : "cpu",
-    },
+  console.log("demo 2/3: extracting features");
+  const summary = await runExtract(dir, {
     workers,
+    indent: "  ",
+    ...(values.device === undefined ? {} : { deviceRequest: deviceFlag(values.device) }),
   });
-  const te = performance.now();
-  let summary;
-  try {
-    summary = await extractFeatures(dir, {
-      runner,
-      config,
-      log: (m) => {
-        bar.end();
-        console.log(`  ${m}`);
-      },
-      onProgress: (p) =>
-        bar.update(formatProgress("features", p.done, p.total, (performance.now() - te) / 1000), p.done === p.total),
-    });
-  } finally {
-    bar.end();
-    await runner.close();
-  }
-  console.log(formatSummary(dir, summary));
   if (summary.failures.length > 0) return 1;
 
   // 3. Baseline retrieval on the original versions (no model yet).
   const lines = (await readLines(join(dir, "full.txt"))).filter((l) => l.speed === undefined);
+  const { binsPerOctave } = await loadDataConfig(join(dir, "hparams.yaml"));
   const profiles = [];
   for (const l of lines) {
     const f = await readNpy(String(l.feat));
-    profiles.push(pitchClassProfile(f.data, f.shape[0]!, f.shape[1]!, config.binsPerOctave));
+    profiles.push(pitchClassProfile(f.data, f.shape[0]!, f.shape[1]!, binsPerOctave));
   }
   const labels = lines.map((l) => Number(l.song_id));
   const m = calcMap(profileDistanceMatrix(profiles), labels, labels);

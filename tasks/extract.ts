@@ -10,7 +10,14 @@
  */
 import { join } from "node:path";
 import { createJobRunner, extractFeatures, type ExtractSummary, loadDataConfig } from "../mod.ts";
-import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
+import {
+  deviceFlag,
+  type DeviceRequest,
+  intFlag,
+  parseTaskArgs,
+  type TaskOptions,
+  UsageError,
+} from "../lib/cli/args.ts";
 import { createProgressWriter, formatDuration, formatProgress } from "../lib/cli/progress.ts";
 import { resolveDevice } from "../lib/gpu/select.ts";
 
@@ -55,21 +62,18 @@ export function formatSummary(dataDir: string, s: ExtractSummary): string {
   return lines.join("\n");
 }
 
-/** Runs the task; returns the exit code (1 when any recording or line failed). */
-export async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseTaskArgs(args, OPTIONS);
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) throw new UsageError("expected exactly one <data_dir>");
-  const dataDir = positionals[0]!;
+/**
+ * Extracts `dataDir` with a progress bar and a summary on stdout; shared by `extract` and `demo`.
+ * `deviceRequest` undefined means the data hparam `device`.
+ */
+export async function runExtract(
+  dataDir: string,
+  options: { workers: number; deviceRequest?: DeviceRequest; indent?: string },
+): Promise<ExtractSummary> {
+  const { workers, indent = "" } = options;
   const config = await loadDataConfig(join(dataDir, "hparams.yaml"));
-  const workers = values.workers === undefined
-    ? navigator.hardwareConcurrency
-    : intFlag("workers", values.workers, 0, 256);
-  const device = await resolveDevice(values.device === undefined ? config.device : deviceFlag(values.device));
-  console.log(`extract: ${dataDir} on ${device.description}; ${workers} worker(s)`);
+  const device = await resolveDevice(options.deviceRequest ?? config.device);
+  console.log(`${indent}extract: ${dataDir} on ${device.description}; ${workers} worker(s)`);
   const runner = createJobRunner({
     frontEnd: {
       kind: config.frontEnd,
@@ -82,32 +86,46 @@ export async function main(args: string[]): Promise<number> {
   });
   const bar = createProgressWriter((t) => Deno.stdout.writeSync(new TextEncoder().encode(t)), Deno.stdout.isTerminal());
   const t0 = performance.now();
-  let summary: ExtractSummary;
   try {
-    summary = await extractFeatures(dataDir, {
+    const summary = await extractFeatures(dataDir, {
       runner,
       config,
       log: (m) => {
         bar.end();
-        console.log(m);
+        console.log(indent + m);
       },
       onProgress: (p) =>
         bar.update(
           formatProgress(
-            "features",
+            `${indent}features`,
             p.done,
             p.total,
             (performance.now() - t0) / 1000,
-            `${(p.audioS / 60).toFixed(1)} min audio` +
-              (p.failed > 0 ? `, ${p.failed} failed` : ""),
+            `${(p.audioS / 60).toFixed(1)} min audio` + (p.failed > 0 ? `, ${p.failed} failed` : ""),
           ),
           p.done === p.total,
         ),
     });
+    bar.end();
+    console.log(formatSummary(dataDir, summary));
+    return summary;
   } finally {
     bar.end();
     await runner.close();
   }
-  console.log(formatSummary(dataDir, summary));
+}
+
+/** Runs the task; returns the exit code (1 when any recording or line failed). */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseTaskArgs(args, OPTIONS);
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError("expected exactly one <data_dir>");
+  const summary = await runExtract(positionals[0]!, {
+    workers: values.workers === undefined ? navigator.hardwareConcurrency : intFlag("workers", values.workers, 0, 256),
+    ...(values.device === undefined ? {} : { deviceRequest: deviceFlag(values.device) }),
+  });
   return summary.failures.length > 0 ? 1 : 0;
 }

@@ -17,6 +17,7 @@ import { assignSongIds, formatSongCounts, formatSongIdMap, parseSongIdMap } from
 import { splitByWork } from "./split.ts";
 import { createPrng } from "./prng.ts";
 import type { LineError } from "../io/lines.ts";
+import { readTextFile } from "../io/read_text.ts";
 
 /** The separator the reference uses in derived ids (U+2581). */
 export const RARE_DELIMITER = "\u2581";
@@ -124,13 +125,7 @@ export async function extractFeatures(dataDir: string, options: ExtractOptions):
   const log = options.log ?? (() => {});
   const cfg = options.config ?? await loadDataConfig(join(dataDir, "hparams.yaml"));
   const datasetPath = join(dataDir, "dataset.txt");
-  let text: string;
-  try {
-    text = await Deno.readTextFile(datasetPath);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${datasetPath}: file not found`);
-    throw e;
-  }
+  const text = await readTextFile(datasetPath);
   await writeTextFileAtomic(join(dataDir, "data.init.txt"), text);
   const { entries, errors } = parseDataset(text, datasetPath);
   const failures: ExtractFailure[] = errors.map((e: LineError) => ({

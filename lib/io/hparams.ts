@@ -6,6 +6,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
+import { readTextFile } from "./read_text.ts";
 
 /** The type of one hparams value. */
 export type KeyType = "number" | "integer" | "string" | "boolean" | "number[]" | "integer[]" | "string[]" | "object";
@@ -122,14 +123,7 @@ export function parseYamlText(text: string, source: string): unknown {
 
 /** Reads and resolves a YAML file against a schema. */
 export async function loadHparamsFile(path: string, schema: Schema): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new HparamsError(`${path}: file not found`);
-    throw e;
-  }
-  return resolveHparams(schema, parseYamlText(text, path), path);
+  return resolveHparams(schema, parseYamlText(await readTextFile(path), path), path);
 }
 
 /** Lists every key path of a schema (`a`, `a.b`, ...), in declaration order: the docs test uses it. */

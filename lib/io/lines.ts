@@ -5,6 +5,7 @@
  * @module
  */
 import { writeTextFileAtomic } from "./atomic.ts";
+import { readTextFile } from "./read_text.ts";
 
 /** A parsed metadata line (`utt`, `wav`, `dur_s`, `song`, ... as in the file). */
 export type Line = Record<string, unknown>;
@@ -73,14 +74,7 @@ export function parseLines(text: string, path: string): ParsedLine[] {
 
 /** Reads a metadata file; throws the first line error (use {@linkcode parseLines} to collect them). */
 export async function readLines(path: string): Promise<Line[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
-    throw e;
-  }
-  return parseLines(text, path).map((p) => {
+  return parseLines(await readTextFile(path), path).map((p) => {
     if (p.error) throw p.error;
     return p.line!;
   });
