@@ -6,6 +6,7 @@
  * @module
  */
 import { UsageError } from "../lib/cli/args.ts";
+import { inWorker, serveExtractJobs } from "../lib/data/extract_serve.ts";
 
 /** A subcommand: its module exports `main(args)` returning an exit code, and `USAGE`. */
 interface Command {
@@ -78,4 +79,6 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+// In a single-file bundle this file is also the extraction workers' entry (see lib/data/job_runner.ts).
+if (inWorker()) serveExtractJobs();
+else if (import.meta.main) Deno.exit(await main(Deno.args));

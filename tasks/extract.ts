@@ -47,8 +47,10 @@ export function formatSummary(dataDir: string, s: ExtractSummary): string {
   const lines = [
     `extract ${dataDir}: ${s.recordings} recordings, ${s.songs} works, ${s.features} feature files ` +
     `(${s.computed} computed, ${s.reused} reused)`,
-    `  audio decoded ${(s.audioS / 3600).toFixed(3)} h, CQT on ${(s.computedAudioS / 3600).toFixed(3)} h ` +
-    `in ${formatDuration(s.timeS)} (${s.timeS > 0 ? (s.computedAudioS / s.timeS).toFixed(0) : "-"}x real time)`,
+    s.computed === 0
+      ? `  nothing to compute: every feature file was already there (${formatDuration(s.timeS)})`
+      : `  audio decoded ${(s.audioS / 3600).toFixed(3)} h, CQT on ${(s.computedAudioS / 3600).toFixed(3)} h ` +
+        `in ${formatDuration(s.timeS)} (${(s.computedAudioS / Math.max(s.timeS, 1e-9)).toFixed(0)}x real time)`,
   ];
   if (Object.keys(s.splits).length > 0) {
     lines.push(`  split: ${Object.entries(s.splits).map(([k, v]) => `${k} ${v}`).join(", ")}`);

@@ -19,6 +19,15 @@ export interface JobRunnerOptions {
 /** Message from the pool to a worker. */
 export type WorkerRequest = { type: "init"; frontEnd: FrontEndOptions } | { type: "job"; job: ExtractJob };
 
+/**
+ * The worker entry: `extract_worker.ts` from source; inside a single-file bundle (where this code's URL
+ * is the bundle's), the bundle itself, whose entry serves jobs when it finds itself in a worker.
+ */
+function workerUrl(): URL {
+  const here = new URL(import.meta.url);
+  return here.pathname.endsWith("/job_runner.ts") ? new URL("./extract_worker.ts", here) : here;
+}
+
 /** Creates a runner (see the module doc). */
 export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const { workers = 0 } = options;
@@ -54,7 +63,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         const n = Math.min(workers, jobs.length);
         if (n === 0) return resolve();
         for (let i = 0; i < n; i++) {
-          const w = pool[i] ?? new Worker(new URL("./extract_worker.ts", import.meta.url), { type: "module" });
+          const w = pool[i] ?? new Worker(workerUrl(), { type: "module" });
           if (!pool[i]) {
             pool[i] = w;
             w.postMessage({ type: "init", frontEnd: options.frontEnd } satisfies WorkerRequest);

@@ -26,6 +26,8 @@
 import { createComputePipelineChecked, type GpuDevice, wrapGpuDevice } from "../gpu/device.ts";
 import { cqtFrameCount, cqtMagnitude, type CqtResult, magnitudeToDb } from "./cqt.ts";
 import type { CqtKernel } from "./cqt_kernel.ts";
+// A text import: the shader travels inside bundles and needs no read permission.
+import CQT_WGSL from "../../shaders/cqt.wgsl" with { type: "text" };
 
 /** Workgroup size of the FFT passes (WGSL override `FFT_WG`). */
 export const FFT_WORKGROUP_SIZE = 64;
@@ -45,10 +47,7 @@ export interface CqtPipelineOptions {
    * `maxComputeWorkgroupsPerDimension`. @default 256
    */
   maxPairsPerChunk?: number;
-  /**
-   * The WGSL source; read from `shaders/cqt.wgsl` next to this module when absent (needs read permission).
-   * Pass it explicitly from a bundled build, where the file is not beside the bundle.
-   */
+  /** The WGSL source, to try a modified shader. @default the text of `shaders/cqt.wgsl` */
   shaderCode?: string;
 }
 
@@ -187,17 +186,7 @@ export async function createCqtPipeline(
         `current value is ${maxPairsPerChunk}`,
     );
   }
-  const shaderUrl = new URL("../../shaders/cqt.wgsl", import.meta.url);
-  let code = options.shaderCode;
-  if (code === undefined) {
-    try {
-      code = await Deno.readTextFile(shaderUrl);
-    } catch (e) {
-      throw new Error(
-        `createCqtPipeline: cannot read ${shaderUrl.href} (${(e as Error).message}); pass 'shaderCode' instead`,
-      );
-    }
-  }
+  const code = options.shaderCode ?? CQT_WGSL;
 
   // ---- constant buffers: twiddles and kernel ----
   const twiddleData = new Float32Array(L * 4);
