@@ -16,11 +16,14 @@ import {
   cqt,
   CqtPlan,
   createCqtKernel,
+  createJobRunner,
   decodeAudio,
   encodeWav,
+  extractFeatures,
   mixToMono,
   requestGpuDevice,
   resample,
+  writeSynthDataset,
 } from "../mod.ts";
 import { createPrng } from "../lib/data/prng.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
@@ -160,11 +163,31 @@ async function benchExtract(seconds: number, device: "auto" | "webgpu" | "cpu" |
           what: `CQT, WebGPU (${gpu.description}), incl. upload + readback + dB`,
           ours: x(s),
           reference: "nnAudio on a V100: ~12,400x (published)",
-          ratio: (seconds / s / 12400).toFixed(2),
+          ratio: (seconds / s / 12400).toPrecision(2),
         });
         pipe.destroy();
         gpu.destroy();
       } else rows.push({ what: "CQT, WebGPU", ours: "no hardware adapter", reference: "-", ratio: "-" });
+    }
+
+    // The whole extract stage on a data folder: decode + 3 speeds + CQT + files, every core.
+    const set = join(tmp, "set");
+    const works = Math.max(2, Math.round(seconds / 60));
+    await writeSynthDataset(set, { works, versions: 2, seconds: 30, seed: 3 });
+    await Deno.writeTextFile(join(set, "hparams.yaml"), "aug_speed_mode: [0.9, 1.0, 1.1]\ndevice: cpu\n");
+    const workers = navigator.hardwareConcurrency;
+    const runner = createJobRunner({ frontEnd: { kind: "pycqt", fmin: 32, nBins: 96, binsPerOctave: 12 }, workers });
+    try {
+      const e = await extractFeatures(set, { runner });
+      rows.push({
+        what: `extract, end to end (decode + tempo 0.9/1.1 + CQT of ${(e.computedAudioS / 60).toFixed(0)} min, ` +
+          `${workers} workers)`,
+        ours: `${(e.computedAudioS / e.timeS).toFixed(0)}x`,
+        reference: "-",
+        ratio: "-",
+      });
+    } finally {
+      await runner.close();
     }
   } finally {
     await Deno.remove(tmp, { recursive: true });
@@ -208,7 +231,7 @@ export async function main(args: string[]): Promise<number> {
       text = await Deno.readTextFile(out);
     } catch {
       text =
-        "# Benchmarks\n\nWritten by `deno task bench ...`; newest first within each section. Benchmarks are not tests.\n";
+        "# Benchmarks\n\nWritten by `deno task bench ...` (tables are appended, newest last; benchmarks are not tests).\n";
     }
     await Deno.writeTextFile(out, text.trimEnd() + "\n\n" + table);
     console.log(`appended to ${out}`);

@@ -25,6 +25,11 @@ export function serveExtractJobs(): void {
       ctx = createFrontEnd(msg.frontEnd).then((frontEnd) => ({ frontEnd, noiseCache: new Map() }));
       return;
     }
+    if (msg.type === "close") {
+      if (ctx) (await ctx).frontEnd.close();
+      self.postMessage({ closed: true });
+      return;
+    }
     if (!ctx) throw new Error("extract worker: job before init");
     self.postMessage(await runExtractJob(msg.job, await ctx));
   };

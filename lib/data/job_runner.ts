@@ -17,7 +17,10 @@ export interface JobRunnerOptions {
 }
 
 /** Message from the pool to a worker. */
-export type WorkerRequest = { type: "init"; frontEnd: FrontEndOptions } | { type: "job"; job: ExtractJob };
+export type WorkerRequest =
+  | { type: "init"; frontEnd: FrontEndOptions }
+  | { type: "job"; job: ExtractJob }
+  | { type: "close" };
 
 /**
  * The worker entry: `extract_worker.ts` from source; inside a single-file bundle (where this code's URL
@@ -81,8 +84,24 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         }
       });
     },
-    close() {
-      for (const w of pool) w.terminate();
+    async close() {
+      // Each worker releases its front end (a GPU device torn down by terminate() can crash the
+      // process at exit), then goes; a worker that does not answer within 5 s is terminated anyway.
+      await Promise.all(pool.map((w) =>
+        new Promise<void>((done) => {
+          const timer = setTimeout(done, 5000);
+          w.onmessage = () => {
+            clearTimeout(timer);
+            done();
+          };
+          w.onerror = (ev) => {
+            ev.preventDefault();
+            clearTimeout(timer);
+            done();
+          };
+          w.postMessage({ type: "close" } satisfies WorkerRequest);
+        }).then(() => w.terminate())
+      ));
       pool.length = 0;
     },
   };

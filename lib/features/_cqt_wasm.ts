@@ -1,6 +1,8 @@
 /**
  * The fast CPU engine of the reference CQT: a WebAssembly module generated at run time (see `_wasm_asm.ts`) for
- * one kernel, float64 throughout, 128-bit SIMD (two f64 lanes).
+ * one kernel, float64 throughout, 128-bit SIMD (two f64 lanes). Hand-written because no npm FFT is both float64
+ * and fast: fft.js gives ~100x real time for this CQT, this engine ~370x; the float32 WASM FFTs (pffft-wasm,
+ * kissfft-wasm) miss the 0.01 dB bound at -100 dB.
  *
  * Per pair of frames (a, b), as on the GPU: z = a + i·b, one complex L-point FFT (Stockham passes: radix 4 reading
  * the signal, radix 8 while it fits, then one radix-4 or radix-2 pass; natural order in and out, no bit

@@ -34,20 +34,24 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "fe_gpu_" });
     await writeSynthDataset(dir, { works: 2, versions: 1, seconds: 2, seed: 9 });
     const feats: Record<string, Float32Array[]> = {};
-    for (const device of ["cpu", "webgpu"] as const) {
+    const runs = [["cpu", 0], ["webgpu", 0], ["webgpu", 1]] as const;
+    for (const [device, workers] of runs) {
       await Deno.writeTextFile(join(dir, "hparams.yaml"), `aug_speed_mode: [0.9, 1.0]\ndevice: ${device}\n`);
       await Deno.remove(join(dir, "cqt_feat"), { recursive: true }).catch(() => {});
-      const runner = createJobRunner({ frontEnd: { ...OPTS, device }, workers: 0 });
+      const runner = createJobRunner({ frontEnd: { ...OPTS, device }, workers });
       const s = await extractFeatures(dir, { runner });
       await runner.close();
       assertEquals(s.failures, []);
       const full = await readLines(join(dir, "full.txt"));
-      feats[device] = await Promise.all(full.map(async (l) => (await readNpy(String(l.feat))).data));
+      feats[`${device}${workers}`] = await Promise.all(full.map(async (l) => (await readNpy(String(l.feat))).data));
     }
     let worst = 0;
-    feats.cpu!.forEach((c, i) => worst = Math.max(worst, maxDiffAbove100(feats.webgpu![i]!, c)));
+    feats.cpu0!.forEach((c, i) => worst = Math.max(worst, maxDiffAbove100(feats.webgpu0![i]!, c)));
     await t.step(`extract on WebGPU vs CPU: max |Δ| ${worst.toExponential(2)} dB over 4 feature files`, () => {
       assertOk(worst <= 0.01);
+    });
+    await t.step("extract on WebGPU in a worker thread gives the same features as in-process", () => {
+      assertEquals(feats.webgpu1, feats.webgpu0);
     });
     await Deno.remove(dir, { recursive: true });
   },
