@@ -3,6 +3,7 @@ import { assertEquals } from "./_assert.ts";
 import { schemaKeyPaths } from "../lib/io/hparams.ts";
 import { DATA_HPARAMS_SCHEMA } from "../lib/data/data_hparams.ts";
 import { COMMANDS } from "../tasks/cli.ts";
+import { TESTSET_SCHEMA, TRAIN_HPARAMS_SCHEMA } from "../lib/train/train_hparams.ts";
 
 const read = (p: string) => Deno.readTextFileSync(new URL(`../${p}`, import.meta.url));
 
@@ -10,7 +11,7 @@ function section(md: string, heading: string): string {
   const start = md.indexOf(`\n${heading}\n`);
   if (start < 0) throw new Error(`section '${heading}' not found`);
   const rest = md.slice(start + heading.length + 2);
-  const end = rest.search(/\n#{1,2} /);
+  const end = rest.search(heading.startsWith("### ") ? /\n#{1,3} / : /\n#{1,2} /);
   return end < 0 ? rest : rest.slice(0, end);
 }
 
@@ -18,6 +19,14 @@ Deno.test("docs/hparams.md documents exactly the data hparams keys extract accep
   const table = section(read("docs/hparams.md"), "## Data hparams: `data/<set>/hparams.yaml` (read by `extract`)");
   const documented = [...table.matchAll(/^\| `([a-z_.]+)` *\|/gm)].map((m) => m[1]);
   assertEquals(documented, schemaKeyPaths(DATA_HPARAMS_SCHEMA));
+});
+
+Deno.test("docs/hparams.md documents exactly the training hparams keys and test-set keys train accepts", () => {
+  const md = read("docs/hparams.md");
+  const train = section(md, "## Training hparams: `egs/<set>/config/hparams.yaml` (read by `train`)");
+  const keys = (t: string) => [...t.matchAll(/^\| `([a-z_.0-9<>]+)` *\|/gm)].map((m) => m[1]);
+  assertEquals(keys(train.split("### Test sets")[0]!), schemaKeyPaths(TRAIN_HPARAMS_SCHEMA));
+  assertEquals(keys(section(md, "### Test sets")), schemaKeyPaths(TESTSET_SCHEMA, "<set>."));
 });
 
 Deno.test("docs/cli.md documents exactly each command's flags", async () => {
