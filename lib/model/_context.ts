@@ -1,0 +1,46 @@
+/**
+ * What every block's forward pass needs besides its input and weights: the mode, the dropout probability and
+ * its seeded generator, the backend's primitives, and the place where BatchNorm layers leave their batch
+ * statistics in training mode.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Prng } from "../data/prng.ts";
+import type { Ops } from "./_ops.ts";
+import type { BatchNormStats } from "./batch_norm.ts";
+import type { ModelParams } from "./params.ts";
+
+/** Per-call state of a forward pass. */
+export interface ForwardContext {
+  /** The model's tensors. */
+  readonly params: ModelParams;
+  /** Training mode: dropout active, BatchNorm on batch statistics. */
+  readonly training: boolean;
+  /** Dropout probability (used only in training mode). */
+  readonly dropout: number;
+  /** Source of the dropout masks; required when training with dropout > 0. */
+  readonly prng: Prng | undefined;
+  /** Backend-dependent primitives. */
+  readonly ops: Ops;
+  /** Training mode: batch statistics per BatchNorm prefix, kept (tf.keep) for the running-stat update. */
+  readonly bnStats: Record<string, BatchNormStats>;
+}
+
+/**
+ * Inverted dropout (PyTorch `nn.Dropout`): in training mode each element is kept with probability 1 - p and
+ * scaled by 1 / (1 - p); the mask is drawn from `ctx.prng`, element by element in row-major order. Identity in
+ * eval mode or when p = 0.
+ *
+ * @throws {TypeError} when a mask is needed and the context has no prng
+ */
+export function dropout(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
+  const p = ctx.dropout;
+  if (!ctx.training || p === 0) return x;
+  if (ctx.prng === undefined) throw new TypeError("dropout in training mode needs a prng (createPrng(seed))");
+  const keep = 1 - p;
+  const scale = 1 / keep;
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = ctx.prng.next() < keep ? scale : 0;
+  return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
+}

@@ -1,0 +1,238 @@
+/**
+ * The few primitives whose gradients depend on the backend. On `wasm` the backend lacks Conv2DBackpropFilter
+ * and the depthwise backprop kernels, and a matMul with a transposed operand is 13-35x slower than a plain one,
+ * so there each op is a `tf.customGrad` whose forward is the native kernel and whose backward uses only kernels
+ * wasm has and runs fast (plain matMul, rank-2..4 transpose, reshape, slice, pad, concat, depthwise forward).
+ * `cpu` and `webgpu` take some of these forms too (see {@linkcode createOps}). Tests: `tests/model/ops_test.ts`
+ * (customGrad vs tfjs gradients on cpu) and `tests/model/gradients_test.ts` (whole-model gradients of wasm and
+ * webgpu against cpu).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Backend-dependent primitives used by the model blocks. */
+export interface Ops {
+  /** `a @ b` (or `a @ bᵀ` with `transposeB`) over identical leading batch dims: (..., m, k) x (..., k, n). */
+  matMul(a: tf.Tensor, b: tf.Tensor, transposeB?: boolean): tf.Tensor;
+  /** PyTorch Linear: x (..., in), weight (out, in), bias (out) -> x·weightᵀ + bias, (..., out). */
+  linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor;
+  /** NHWC convolution, valid padding, equal stride on both axes: x (B,H,W,Cin), filter (kh,kw,Cin,Cout). */
+  conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D;
+  /**
+   * Depthwise convolution over time with symmetric zero padding (K-1)/2, no bias:
+   * x (B,T,C), weight in PyTorch layout (C,1,K) -> (B,T,C).
+   */
+  depthwiseConv1d(x: tf.Tensor3D, weight: tf.Tensor3D): tf.Tensor3D;
+}
+
+/** The function type `tf.customGrad` takes (tfjs does not export its name). */
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+/** Swaps the last two axes: (..., m, n) -> (..., n, m). */
+function swapLast(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i);
+  const r = perm.length;
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+  return tf.transpose(x, perm);
+}
+
+/** (C,1,K) PyTorch depthwise weight -> tfjs depthwise filter (1,K,C,1). */
+function depthwiseFilter(weight: tf.Tensor3D): tf.Tensor4D {
+  const [c, , k] = weight.shape;
+  // (C,1,K) -> (C,K) -> (K,C) -> (1,K,C,1)
+  return tf.transpose(tf.reshape(weight, [c, k])).reshape([1, k, c, 1]);
+}
+
+function nativeDepthwise(x: tf.Tensor3D, weight: tf.Tensor3D): tf.Tensor3D {
+  const [b, t, c] = x.shape;
+  const pad = (weight.shape[2] - 1) / 2;
+  // (B,T,C) -> (B,1,T,C): time is the image width, channels stay last.
+  const x4 = tf.reshape(x, [b, 1, t, c]) as tf.Tensor4D;
+  const y = tf.depthwiseConv2d(x4, depthwiseFilter(weight), 1, [[0, 0], [0, 0], [pad, pad], [0, 0]]);
+  return tf.reshape(y, [b, t, c]); // (B,1,T,C) -> (B,T,C)
+}
+
+function linearWith(matMulT: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) {
+  return (x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor => {
+    const inDim = x.shape[x.rank - 1]!;
+    const outDim = weight.shape[0]!;
+    const x2 = tf.reshape(x, [-1, inDim]); // (..., in) -> (N, in)
+    let y = matMulT(x2, weight); // (N, out)
+    if (bias !== undefined) y = tf.add(y, bias);
+    return tf.reshape(y, [...x.shape.slice(0, -1), outDim]); // (N, out) -> (..., out)
+  };
+}
+
+/**
+ * Splits x (B,H,W,C) into its s·s phase planes: `planes[a][b] = x[:, a::s, b::s, :]`, each (B,hs,ws,C), after
+ * zero-padding x to (s·hs, s·ws). Built from rank-4 reshapes and slices only (fast on wasm, unlike its
+ * stridedSlice and rank-5 transposes).
+ */
+function phasePlanes(x: tf.Tensor4D, s: number, hs: number, ws: number): tf.Tensor4D[][] {
+  const [b, h, w, c] = x.shape;
+  const xp = tf.pad(x, [[0, 0], [0, s * hs - h], [0, s * ws - w], [0, 0]]); // (B,s·hs,s·ws,C)
+  const rows = tf.reshape(xp, [b, hs, s, s * ws * c]); // row phase on axis 2
+  return Array.from({ length: s }, (_, a) => {
+    // (B,hs,1,s·ws·C) -> (B,hs,ws,s·C): column phase = which C-sized slice of the last axis
+    const r = tf.reshape(tf.slice(rows, [0, 0, a, 0], [b, hs, 1, s * ws * c]), [b, hs, ws, s * c]);
+    return Array.from({ length: s }, (_, p) => tf.slice(r, [0, 0, 0, p * c], [b, hs, ws, c]) as tf.Tensor4D);
+  });
+}
+
+/** Inverse of {@linkcode phasePlanes}: planes[a][b] (B,hs,ws,C) -> (B,s·hs,s·ws,C). */
+function interleavePlanes(planes: tf.Tensor4D[][]): tf.Tensor4D {
+  const s = planes.length;
+  const [b, hs, ws, c] = planes[0]![0]!.shape;
+  const rows = planes.map((row) => tf.reshape(tf.concat(row, 3), [b, hs, 1, s * ws * c])); // (B,hs,ws,s·C) -> (B,hs,1,s·ws·C)
+  return tf.reshape(tf.concat(rows, 2), [b, s * hs, s * ws, c]); // (B,hs,s,s·ws·C) -> (B,s·hs,s·ws,C)
+}
+
+/**
+ * Gradients of a valid, stride-s conv2d from plain matMuls, one per kernel tap (i,j): the tap reads
+ * x[:, s·t+i, s·f+j, :], which is phase plane (i mod s, j mod s) shifted by (⌊i/s⌋, ⌊j/s⌋).
+ * dFilter[i,j] = patchᵀ·dy and dx's plane += shift(dy·filter[i,j]ᵀ).
+ */
+function conv2dBackward(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, s: number): tf.Tensor[] {
+  const [b, h, w, cin] = x.shape;
+  const [kh, kw, , cout] = filter.shape;
+  const [, ho, wo] = dy.shape;
+  const n = b * ho * wo;
+  const taps = kh * kw;
+  const hs = Math.max(Math.ceil(h / s), Math.floor((kh - 1) / s) + ho);
+  const ws = Math.max(Math.ceil(w / s), Math.floor((kw - 1) / s) + wo);
+  const planes = phasePlanes(x, s, hs, ws);
+  const dy2 = tf.reshape(dy, [n, cout]); // (N,Cout)
+  const tap = (t: number) => {
+    const i = Math.floor(t / kw), j = t % kw;
+    return { i, j, di: Math.floor(i / s), dj: Math.floor(j / s) }; // kernel tap, its phase-plane shift
+  };
+  const patches = Array.from({ length: taps }, (_, t) => {
+    const { i, j, di, dj } = tap(t);
+    return tf.reshape(tf.slice(planes[i % s]![j % s]!, [0, di, dj, 0], [b, ho, wo, cin]), [n, cin]); // (N,Cin)
+  });
+  const wAll = tf.reshape(filter, [taps * cin, cout]); // (kh·kw·Cin, Cout), row = tap·Cin + c
+  // Filter gradient, one matMul per tap; the operand shared by all taps is the one XNNPACK packs once.
+  let df: tf.Tensor; // (kh·kw·Cin, Cout)
+  if (cin < 16) {
+    // Few input channels (the first conv has Cin = 1): dyᵀ is shared, each patch is a thin right operand.
+    const dyT = tf.transpose(dy2); // (Cout,N)
+    df = tf.transpose(tf.concat(patches.map((p) => tf.matMul(dyT, p)), 1)); // (Cout, kh·kw·Cin)ᵀ
+  } else {
+    df = tf.concat(patches.map((p) => tf.matMul(tf.transpose(p), dy2)), 0); // kh·kw x (Cin,N)·(N,Cout)
+  }
+  const contribs = Array.from({ length: taps }, (_, t) => {
+    const wT = tf.transpose(tf.slice(wAll, [t * cin, 0], [cin, cout])); // (Cout,Cin)
+    return tf.matMul(dy2, wT); // (N,Cout)·(Cout,Cin) -> (N,Cin)
+  });
+  // dx: each tap's contribution goes back to its phase plane at its shift.
+  const dPlanes: tf.Tensor[][][] = planes.map((row) => row.map(() => []));
+  contribs.forEach((c, t) => {
+    const { i, j, di, dj } = tap(t);
+    const shifted = tf.pad(tf.reshape(c, [b, ho, wo, cin]), [[0, 0], [di, hs - ho - di], [dj, ws - wo - dj], [0, 0]]);
+    dPlanes[i % s]![j % s]!.push(shifted); // (B,hs,ws,Cin)
+  });
+  const sumPlane = (parts: tf.Tensor[]) => (parts.length === 0 ? tf.zeros([b, hs, ws, cin]) : tf.addN(parts));
+  const dxFull = interleavePlanes(dPlanes.map((row) => row.map(sumPlane) as tf.Tensor4D[])); // (B,s·hs,s·ws,Cin)
+  const dx = tf.slice(dxFull, [0, 0, 0, 0], [b, h, w, cin]);
+  return [dx, tf.reshape(df, [kh, kw, cin, cout])]; // (kh·kw·Cin,Cout) -> (kh,kw,Cin,Cout)
+}
+
+/** The plain tfjs ops (tfjs's registered gradients). */
+export function nativeOps(): Ops {
+  return {
+    matMul: (a, b, transposeB = false) => tf.matMul(a, b, false, transposeB),
+    linear: linearWith((x, w) => tf.matMul(x, w, false, true)),
+    conv2d: (x, filter, stride) => tf.conv2d(x, filter, stride, "valid"),
+    depthwiseConv1d: nativeDepthwise,
+  };
+}
+
+/** The customGrad forms, whose backward passes use only plain matMuls and data movement. */
+export function gradSafeOps(): Ops {
+  const plainMatMul = tf.customGrad(
+    ((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([a, b]);
+      return {
+        value: tf.matMul(a, b),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+          tf.matMul(dy, swapLast(saved[1]!)), // dA = dY·Bᵀ
+          tf.matMul(swapLast(saved[0]!), dy), // dB = Aᵀ·dY
+        ],
+      };
+    }) as unknown as CustomGradFn,
+  ) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  const matMul = (a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor => {
+    const bb = transposeB ? swapLast(b) : b;
+    if (a.rank !== bb.rank || a.shape.slice(0, -2).some((d, i) => d !== bb.shape[i])) {
+      throw new RangeError(`matMul: batch dims must match, got [${a.shape}] and [${bb.shape}]`);
+    }
+    return plainMatMul(a, bb);
+  };
+
+  const conv2dGrad = (stride: number) =>
+    tf.customGrad(
+      ((x: tf.Tensor, filter: tf.Tensor, save: tf.GradSaveFunc) => {
+        save([x, filter]);
+        return {
+          value: tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, stride, "valid"),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+            conv2dBackward(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, dy as tf.Tensor4D, stride),
+        };
+      }) as unknown as CustomGradFn,
+    ) as (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
+  const conv2dByStride = new Map<number, (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D>();
+
+  const depthwise = tf.customGrad(
+    ((x: tf.Tensor, weight: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x, weight]);
+      return {
+        value: nativeDepthwise(x as tf.Tensor3D, weight as tf.Tensor3D),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const sx = saved[0] as tf.Tensor3D, sw = saved[1] as tf.Tensor3D;
+          const [b, t, c] = sx.shape;
+          const k = sw.shape[2];
+          const pad = (k - 1) / 2;
+          // dx = correlation of dy with the time-reversed kernel (same symmetric padding).
+          const dx = nativeDepthwise(dy as tf.Tensor3D, tf.reverse(sw, 2));
+          // dW[c,0,k] = Σ_{b,t} xpad[b,t+k,c]·dy[b,t,c]
+          const xp = tf.pad(sx, [[0, 0], [pad, pad], [0, 0]]); // (B,T+K-1,C)
+          const taps: tf.Tensor[] = [];
+          for (let j = 0; j < k; j++) taps.push(tf.sum(tf.mul(tf.slice(xp, [0, j, 0], [b, t, c]), dy), [0, 1])); // (C)
+          const dw = tf.reshape(tf.stack(taps, 1), [c, 1, k]); // (C,K) -> (C,1,K)
+          return [dx, dw];
+        },
+      };
+    }) as unknown as CustomGradFn,
+  ) as (x: tf.Tensor3D, weight: tf.Tensor3D) => tf.Tensor3D;
+
+  return {
+    matMul,
+    linear: linearWith((x, w) => plainMatMul(x, tf.transpose(w))),
+    conv2d: (x, filter, stride) => {
+      let f = conv2dByStride.get(stride);
+      if (f === undefined) conv2dByStride.set(stride, f = conv2dGrad(stride));
+      return f(x, filter);
+    },
+    depthwiseConv1d: depthwise,
+  };
+}
+
+/**
+ * The primitives for a backend:
+ * - `wasm`: every customGrad form;
+ * - `cpu`: the customGrad conv2d (tfjs-cpu's Conv2DBackpropFilter is a naive loop: 45 s for one 4x19x47x128
+ *   filter gradient), plain ops otherwise;
+ * - `webgpu`: the customGrad matMul/linear, whose forward and backward use no transposed operand: tfjs-webgpu
+ *   4.22 returns wrong values for `matMul(a, b, false, true)` at some shapes (e.g. (36,2944)·(128,2944)ᵀ, off by
+ *   300, measured on llvmpipe), and tfjs's matMul gradient uses that form; plain conv2d and depthwise.
+ *
+ * @param backendName `tf.getBackend()`
+ */
+export function createOps(backendName: string): Ops {
+  if (backendName === "wasm") return gradSafeOps();
+  const native = nativeOps();
+  if (backendName === "cpu") return { ...native, conv2d: gradSafeOps().conv2d };
+  const safe = gradSafeOps();
+  return { ...native, matMul: safe.matMul, linear: safe.linear };
+}

@@ -1,0 +1,68 @@
+/**
+ * Global-norm gradient clipping, like PyTorch's `clip_grad_norm_(params, max_norm)` (spec §4.6): the total L2 norm
+ * over all gradients is `‖(‖g₁‖, ‖g₂‖, …)‖`, and every gradient is multiplied by
+ * `min(1, maxNorm / (total + 1e-6))`. That factor is below 1 exactly when `total > maxNorm − 1e-6`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { clipGradNorm } from "./clip.ts";
+ * await tf.setBackend("cpu");
+ * const grads = { a: tf.tensor1d([3, 0]), b: tf.tensor1d([4]) };
+ * const { grads: clipped, norm } = clipGradNorm(grads, 1);
+ * // norm = 5; every gradient scaled by 1 / (5 + 1e-6)
+ * if (Math.abs(norm - 5) > 1e-6) throw new Error(String(norm));
+ * tf.dispose([grads.a, grads.b, clipped.a!, clipped.b!]);
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** Options of {@linkcode clipGradNorm}. */
+export interface ClipOptions {
+  /**
+   * Throw when the total norm is NaN or infinite (PyTorch's `error_if_nonfinite`). When false, the gradients are
+   * scaled anyway and come out NaN, as in PyTorch; the caller must check the returned norm.
+   * @default {false}
+   */
+  errorIfNonfinite?: boolean;
+}
+
+/** Result of {@linkcode clipGradNorm}. */
+export interface ClipResult {
+  /** The scaled gradients: new tensors, same keys; the caller disposes them (and its inputs). */
+  grads: Record<string, tf.Tensor>;
+  /** The total L2 norm before clipping. */
+  norm: number;
+}
+
+/**
+ * Scales a set of gradients so that their global L2 norm is at most `maxNorm`.
+ *
+ * @param grads gradients by parameter name (not modified, not disposed)
+ * @param maxNorm the largest allowed global norm (> 0)
+ * @param options `errorIfNonfinite`
+ * @returns the scaled gradients and the pre-clip global norm
+ * @throws {RangeError} when `maxNorm` is not positive, or the norm is not finite and `errorIfNonfinite` is set
+ */
+export function clipGradNorm(
+  grads: Readonly<Record<string, tf.Tensor>>,
+  maxNorm: number,
+  options: ClipOptions = {},
+): ClipResult {
+  const { errorIfNonfinite = false } = options;
+  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: 'maxNorm' must be > 0: current value is ${maxNorm}`);
+  const names = Object.keys(grads);
+  if (names.length === 0) return { grads: {}, norm: 0 };
+  const total = tf.tidy(() => tf.norm(tf.stack(names.map((k) => tf.norm(grads[k]!)))));
+  const norm = total.dataSync()[0]!;
+  total.dispose();
+  if (!Number.isFinite(norm) && errorIfNonfinite) {
+    throw new RangeError(`clipGradNorm: the total gradient norm is ${norm}`);
+  }
+  const coef = Math.min(1, maxNorm / (norm + 1e-6)); // NaN when norm is NaN, as in PyTorch
+  const out: Record<string, tf.Tensor> = {};
+  for (const k of names) out[k] = tf.tidy(() => tf.mul(grads[k]!, coef));
+  return { grads: out, norm };
+}
