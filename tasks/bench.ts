@@ -10,6 +10,13 @@
  * @module
  */
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/model/backend.ts";
+import { COVERS80_MODEL_CONFIG } from "../lib/model/config.ts";
+import { disposeParams, initParams } from "../lib/model/params.ts";
+import { embed } from "../lib/model/model.ts";
+import { createAdamW } from "../lib/train/adamw.ts";
+import { trainStep } from "../lib/train/train_step.ts";
 import { cpus } from "node:os";
 import {
   changeTempo,
@@ -33,14 +40,22 @@ import { composeWork, renderVersion } from "../lib/data/synth.ts";
 
 /** Usage text. */
 export const USAGE = `Usage: deno task bench extract [--seconds S] [--device auto|webgpu|cpu] [--out FILE] [--no-write]
+       deno task bench train|embed [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--blocks 6] [--device D]
 
 Measures seconds of audio processed per second (x real time) for decode + resample (44.1 kHz stereo WAV
 to 16 kHz mono), tempo change, CQT on one CPU core, and CQT on WebGPU (when an adapter is found),
 with the references measured in the same run where available (sox resampling, a numpy/scipy CQT of
 the original's algorithm). Results are appended to BENCHMARKS.md.
 
+train/embed: chunks per second of a training step (focal over 30000 classes + triplet, AdamW, clip) or of
+an eval-mode embedding of the covers80 model on random input; the PyTorch anchors of shared/anchors.md beside.
+
 Options:
   --seconds S   input length in seconds (default 600)
+  --batch L     train/embed: batch sizes, comma-separated (default 16,32,64,128)
+  --frames T    train/embed: frames per chunk (default 1125)
+  --steps N     train/embed: timed steps per batch size after one warm-up (default 3)
+  --blocks N    train/embed: Conformer blocks (default 6)
   --device D    auto (WebGPU if a hardware adapter exists), webgpu (also a software one), cpu (skip GPU)
   --out FILE    results file (default BENCHMARKS.md)
   --no-write    print only
@@ -49,6 +64,10 @@ Options:
 /** Flags (the docs test checks docs/cli.md against these). */
 export const OPTIONS: TaskOptions = {
   seconds: { type: "string" },
+  batch: { type: "string" },
+  frames: { type: "string" },
+  steps: { type: "string" },
+  blocks: { type: "string" },
   device: { type: "string" },
   out: { type: "string" },
   "no-write": { type: "boolean" },
@@ -195,6 +214,67 @@ async function benchExtract(seconds: number, device: "auto" | "webgpu" | "cpu" |
   return rows;
 }
 
+/** PyTorch anchors from shared/anchors.md (not measurable here: no PyTorch on this machine). */
+const TORCH_ANCHORS: Record<string, Record<number, string>> = {
+  train: {
+    8: "PyTorch CPU (2-core dev machine): 1.9/s",
+    16: "PyTorch H100: 159/s",
+    32: "PyTorch H100: 290/s",
+    64: "PyTorch H100: 538/s",
+    128: "PyTorch H100: 779/s",
+  },
+  embed: { 8: "PyTorch CPU (2-core dev machine): 7/s", 128: "PyTorch H100: 2368/s" },
+};
+
+/**
+ * Chunks per second of a training step (focal over 30000 classes + triplet, AdamW, clip) or of an eval-mode
+ * embedding, for the covers80 model (with `blocks` Conformer blocks) on random input.
+ */
+async function benchModel(
+  what: "train" | "embed",
+  o: { batches: number[]; frames: number; steps: number; blocks: number; device: "auto" | "webgpu" | "cpu" | "wasm" },
+): Promise<Row[]> {
+  const dev = await resolveDevice(o.device, "wasm");
+  const backend = await initBackend(dev.kind);
+  const config = { ...COVERS80_MODEL_CONFIG, numBlocks: o.blocks };
+  const params = initParams(config, createPrng(1));
+  const optimizer = createAdamW();
+  const prng = createPrng(2);
+  const rows: Row[] = [];
+  try {
+    for (const b of o.batches) {
+      const x = tf.tidy(() => tf.randomNormal([b, o.frames, config.inputDim], -40, 20, "float32", 3)) as tf.Tensor3D;
+      const labels = Int32Array.from({ length: b }, (_, i) => Math.floor(i / 2));
+      const once = () => {
+        if (what === "train") trainStep(params, optimizer, x, labels, { lr: 1e-3, prng });
+        else tf.tidy(() => embed(params, x).embedding.dataSync());
+      };
+      let cell: string;
+      try {
+        once(); // warm-up: kernel compilation, allocations
+        const t0 = performance.now();
+        for (let i = 0; i < o.steps; i++) once();
+        const s = (performance.now() - t0) / 1000 / o.steps;
+        cell = `${(b / s).toFixed(1)}/s (${(s * 1000).toFixed(0)} ms per batch)`;
+      } catch (e) {
+        cell = `failed: ${(e as Error).message.slice(0, 80)}`;
+      } finally {
+        x.dispose();
+      }
+      rows.push({
+        what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}`,
+        ours: cell,
+        reference: TORCH_ANCHORS[what]![b] ?? "-",
+        ratio: "-",
+      });
+    }
+  } finally {
+    optimizer.dispose();
+    disposeParams(params);
+  }
+  return rows;
+}
+
 function formatTable(title: string, command: string, rows: Row[]): string {
   const date = new Date().toISOString().slice(0, 10);
   return [
@@ -217,12 +297,25 @@ export async function main(args: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (positionals[0] !== "extract" || positionals.length !== 1) throw new UsageError("expected: bench extract");
-  const seconds = intFlag("seconds", values.seconds ?? 600, 1, 36000);
+  const what = positionals[0];
+  if (positionals.length !== 1 || !["extract", "train", "embed"].includes(what ?? "")) {
+    throw new UsageError("expected: bench extract | bench train | bench embed");
+  }
   const device = values.device === undefined ? "auto" : deviceFlag(values.device);
-  console.log(`bench extract: ${seconds} s of audio on ${machine()}`);
-  const rows = await benchExtract(seconds, device);
-  const table = formatTable("bench extract", `deno task bench ${args.join(" ")}`, rows);
+  let rows: Row[];
+  if (what === "extract") {
+    const seconds = intFlag("seconds", values.seconds ?? 600, 1, 36000);
+    console.log(`bench extract: ${seconds} s of audio on ${machine()}`);
+    rows = await benchExtract(seconds, device);
+  } else {
+    const batches = String(values.batch ?? "16,32,64,128").split(",").map((b) => intFlag("batch", b, 1, 4096));
+    const frames = intFlag("frames", values.frames ?? 1125, 8, 100000);
+    const steps = intFlag("steps", values.steps ?? 3, 1, 1000);
+    const blocks = intFlag("blocks", values.blocks ?? 6, 1, 64);
+    console.log(`bench ${what}: B ${batches.join("/")}, T ${frames}, ${blocks} blocks, on ${machine()}`);
+    rows = await benchModel(what as "train" | "embed", { batches, frames, steps, blocks, device });
+  }
+  const table = formatTable(`bench ${what}`, `deno task bench ${args.join(" ")}`, rows);
   console.log(table);
   if (!values["no-write"]) {
     const out = String(values.out ?? "BENCHMARKS.md");

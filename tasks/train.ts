@@ -17,7 +17,7 @@ import { resolveDevice } from "../lib/gpu/select.ts";
 
 /** Usage text. */
 export const USAGE =
-  `Usage: deno task train <egs_dir> [--runid R] [--device auto|webgpu|cpu|wasm] [--no-resume] [--max-steps N]
+  `Usage: deno task train <egs_dir> [--runid R] [--device auto|webgpu|cpu|wasm] [--no-resume] [--max-steps N] [--first-eval]
 
 Trains with <egs_dir>/config/hparams.yaml (see docs/hparams.md); writes <egs_dir>/checkpoints/g_<epoch>.safetensors
 (model) and do_<epoch>.safetensors (optimiser and run state), <egs_dir>/logs/<runid>/ (TensorBoard) and
@@ -28,6 +28,7 @@ Options:
   --device D      auto (WebGPU on a hardware adapter, else CPU), webgpu, cpu, wasm (default: the 'device' hparam)
   --no-resume     start from scratch even when checkpoints exist (they are overwritten as epochs finish)
   --max-steps N   stop after N optimiser steps (for quick checks)
+  --first-eval    evaluate the test sets before training, as epoch 0 (also --first_eval, the original's name)
   -h, --help      show this help`;
 
 /** Flags (the docs test checks docs/cli.md against these). */
@@ -36,6 +37,8 @@ export const OPTIONS: TaskOptions = {
   device: { type: "string" },
   "no-resume": { type: "boolean" },
   "max-steps": { type: "string" },
+  "first-eval": { type: "boolean" },
+  first_eval: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -51,6 +54,7 @@ export async function main(args: string[]): Promise<number> {
   const hparams = await loadTrainHparams(join(egsDir, "config", "hparams.yaml"));
   const device = await resolveDevice(
     values.device === undefined ? deviceFlag(hparams.hp.device) : deviceFlag(values.device),
+    "wasm",
   );
   const backend = await initBackend(device.kind);
   console.log(`train: ${egsDir} on ${backend} (${device.description})`);
@@ -61,6 +65,7 @@ export async function main(args: string[]): Promise<number> {
       runid: String(values.runid ?? "run"),
       resume: !values["no-resume"],
       ...(values["max-steps"] === undefined ? {} : { maxSteps: intFlag("max-steps", values["max-steps"], 1) }),
+      firstEval: Boolean(values["first-eval"] || values.first_eval),
       log: (line) => console.log(line),
     });
     console.log(

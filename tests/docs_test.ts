@@ -33,7 +33,7 @@ Deno.test("docs/cli.md documents exactly each command's flags", async () => {
   const md = read("docs/cli.md");
   for (const [name, cmd] of Object.entries(COMMANDS)) {
     const mod = await cmd.load() as { OPTIONS?: Record<string, unknown> };
-    const documented = [...section(md, `## ${name}`).matchAll(/^\| `--([a-z-]+)` *\|/gm)].map((m) => m[1]).sort();
+    const documented = [...section(md, `## ${name}`).matchAll(/^\| `--([a-z_-]+)` *\|/gm)].map((m) => m[1]).sort();
     assertEquals(documented, Object.keys(mod.OPTIONS ?? {}).sort(), `flags of '${name}'`);
   }
 });

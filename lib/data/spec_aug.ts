@@ -45,10 +45,13 @@ export interface RandomEraseConfig {
 export interface RollPitchConfig {
   /** Probability of rolling (the test is `U <= prob`). */
   prob: number;
-  /** Bins per unit of shift: the shift is `randint(−1, 1) · shift_num`. */
+  /** Bins per unit of shift: the shift is `randint(−1, 1) · shift_num` (`uniform`: `randint(−shift_num, shift_num)`). */
   shift_num: number;
-  /** CoverHunterMPS key; only `"default"` is supported. */
-  method?: "default";
+  /**
+   * `"default"`: the original's {−shift_num, 0, +shift_num}; `"uniform"` (ours): any shift in [−shift_num, shift_num],
+   * i.e. random transpositions, which small data sets need to learn key invariance.
+   */
+  method?: "default" | "uniform";
 }
 
 /** hparams `spec_augmentation`, with the reference's key names. */
@@ -119,16 +122,18 @@ export function createSpecAug(config: unknown): SpecAug {
     const path = "spec_augmentation.roll_pitch";
     const rp = objectAt(root.roll_pitch, path);
     onlyKeys(rp, ["prob", "shift_num", "method"], path);
-    if (rp.method !== undefined && rp.method !== "default") {
+    if (rp.method !== undefined && rp.method !== "default" && rp.method !== "uniform") {
       throw new RangeError(
-        `${path}.method ${JSON.stringify(rp.method)} is not supported (only "default"; CoverHunterMPS's ` +
+        `${path}.method ${
+          JSON.stringify(rp.method)
+        } is not supported (only "default" and "uniform"; CoverHunterMPS's ` +
           `"low_melody" and "flex_melody" are not implemented)`,
       );
     }
     out.roll_pitch = {
       prob: number(rp, "prob", path, 0, 1),
       shift_num: number(rp, "shift_num", path, 0, Number.MAX_SAFE_INTEGER, true),
-      ...(rp.method === undefined ? {} : { method: "default" as const }),
+      ...(rp.method === undefined ? {} : { method: rp.method as "default" | "uniform" }),
     };
   }
   if (root.random_erase !== undefined) {
@@ -162,7 +167,7 @@ export function createSpecAug(config: unknown): SpecAug {
       }
       const rp = out.roll_pitch;
       if (rp !== undefined && prng.next() <= rp.prob) {
-        const shift = prng.int(-1, 1) * rp.shift_num;
+        const shift = rp.method === "uniform" ? prng.int(-rp.shift_num, rp.shift_num) : prng.int(-1, 1) * rp.shift_num;
         rollBins(feat, frames, bins, shift);
       }
       const re = out.random_erase;

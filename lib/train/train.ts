@@ -50,6 +50,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Cancels between steps. */
   signal?: AbortSignal;
+  /** Evaluate the test sets before the first epoch (the original's `--first_eval`), logged as epoch 0. */
+  firstEval?: boolean;
 }
 
 /** How a run ended. */
@@ -61,6 +63,8 @@ export interface TrainResult {
   history: EpochRecord[];
   /** Epoch of the best checkpoint (by the early-stopping metric; the last epoch when there is none). */
   bestEpoch: number;
+  /** Test-set metrics before training, when `firstEval` ran. */
+  initialMap?: EpochRecord["map"];
 }
 
 /** Raised when the loss is not finite three steps in a row. */
@@ -120,7 +124,7 @@ export function embedBatch(params: ModelParams, x: Float32Array, shape: [number,
 
 /** Trains (see the module doc). */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { egsDir, hparams, runid = "run", resume = true, maxSteps, signal } = options;
+  const { egsDir, hparams, runid = "run", resume = true, maxSteps, signal, firstEval = false } = options;
   const log = options.log ?? (() => {});
   const hp = hparams.hp;
   const seed = num(hp, "seed");
@@ -199,7 +203,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   );
 
   let stoppedBy: TrainResult["stoppedBy"] = "max_epochs";
+  let initialMap: EpochRecord["map"] | undefined;
+  const evalOpts = { chunkFrame: chunkFrames[0]!, meanSize, chunkS: num(hp, "chunk_s"), batchSize };
   try {
+    if (firstEval && state.epoch === 0) {
+      initialMap = {};
+      for (const [name, set] of Object.entries(hparams.testSets)) {
+        const label = (set.save_name as string | undefined) ?? name;
+        const r = await evaluateTestSet(params, set, evalOpts);
+        initialMap[label] = { mAP: r.metrics.meanAp, hitRate: r.metrics.hitRate, rank1: r.metrics.rank1 };
+        writer.scalar(`mAP/${label}`, r.metrics.meanAp, 0);
+        log(
+          `epoch 0 (untrained) ${label}: mAP ${r.metrics.meanAp.toFixed(4)} hit rate ${
+            r.metrics.hitRate.toFixed(4)
+          } MR1 ${r.metrics.rank1.toFixed(2)}`,
+        );
+      }
+    }
     for (let epoch = state.epoch + 1; epoch <= num(hp, "max_epochs"); epoch++) {
       const t0 = performance.now();
       // ---- one epoch: zip of the loaders, their order shuffled per iteration, one step per batch ----
@@ -345,6 +365,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     stoppedBy,
     history: state.history,
     bestEpoch: state.earlyStop.bestEpoch || state.epoch,
+    ...(initialMap ? { initialMap } : {}),
   };
 }
 

@@ -121,8 +121,9 @@ export const TRAIN_HPARAMS_SCHEMA: Schema = {
           method: {
             type: "string",
             default: "default",
-            choices: ["default"],
-            doc: "Only the original's roll is implemented.",
+            choices: ["default", "uniform"],
+            doc:
+              "`default`: roll by -shift_num, 0 or +shift_num (the original); `uniform`: any shift in [-shift_num, shift_num] (ours: random transpositions).",
           },
         },
       },

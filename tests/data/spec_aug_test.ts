@@ -139,3 +139,17 @@ Deno.test("createSpecAug() rejects unsupported roll methods, unknown keys and ou
   assertEquals(Array.from(ok.apply(ramp(1, 3), { frames: 1, bins: 3, prng: scripted([]) })), [0, 1, 2]);
   assertThrows(() => ok.apply(new Float32Array(2), { frames: 1, bins: 3, prng: scripted([]) }), "needs 3");
 });
+
+Deno.test("createSpecAug() roll_pitch method 'uniform' draws every shift in [-shift_num, shift_num]", () => {
+  const aug = createSpecAug({ roll_pitch: { prob: 1, shift_num: 3, method: "uniform" } });
+  const prng = createPrng(3);
+  const seen = new Set<number>();
+  for (let i = 0; i < 200; i++) {
+    const feat = new Float32Array(12).fill(0);
+    feat[0] = 1; // one frame of 12 bins, a marker in bin 0
+    aug.apply(feat, { frames: 1, bins: 12, prng });
+    const at = feat.indexOf(1);
+    seen.add(at > 6 ? at - 12 : at);
+  }
+  assertEquals([...seen].sort((a, b) => a - b), [-3, -2, -1, 0, 1, 2, 3]);
+});

@@ -2,42 +2,35 @@ import { assertEquals, assertOk } from "../_assert.ts";
 import { join } from "node:path";
 import { ROOT, runTask, tempDataDir } from "./_run.ts";
 
-Deno.test("deno task demo runs end to end on a small built-in set", async () => {
+Deno.test("deno task demo runs end to end on a small built-in set: synth, extract, train, retrieval", async () => {
   const rel = await tempDataDir("demo");
+  const egs = rel.replace(/^data\//, "egs/");
   try {
     const r = await runTask("demo", [
-      "--dir",
-      rel,
-      "--works",
-      "3",
-      "--versions",
-      "2",
-      "--seconds",
-      "3",
-      "--device",
-      "cpu",
+      ...["--dir", rel, "--egs", egs, "--works", "8", "--versions", "2", "--seconds", "8", "--epochs", "1"],
+      ...["--device", "cpu"],
     ]);
     assertEquals(r.code, 0, r.stdout + r.stderr);
-    for (
-      const want of [
-        "demo 1/3",
-        "demo 2/3",
-        "6 recordings, 3 works, 18 feature files",
-        "demo 3/3: baseline",
-        "demo done",
-      ]
-    ) {
-      assertOk(r.stdout.includes(want), `'${want}' missing from:\n${r.stdout}`);
-    }
+    const wants = [
+      "demo 1/4",
+      "16 recordings, 8 works, 48 feature files",
+      "demo 3/4: training",
+      "epoch 0 (untrained) heldout: mAP",
+      "epoch 1/1 done",
+      "CoverHunter model, trained (epoch 1): mAP",
+      "demo done",
+    ];
+    for (const want of wants) assertOk(r.stdout.includes(want), `'${want}' missing from:\n${r.stdout}`);
   } finally {
     await Deno.remove(join(ROOT, rel), { recursive: true });
+    await Deno.remove(join(ROOT, egs), { recursive: true }).catch(() => {});
   }
 });
 
 Deno.test("the CLI lists its commands and says which are not available yet", async () => {
   const r = await runTask("cli", ["--help"]);
   assertEquals(r.code, 0);
-  for (const c of ["synth", "extract", "bench", "demo", "train", "eval", "identify", "align"]) {
+  for (const c of ["synth", "extract", "train", "bench", "demo", "eval", "identify", "align"]) {
     assertOk(r.stdout.includes(c));
   }
   const t = await runTask("cli", ["eval", "egs/covers80"]);
