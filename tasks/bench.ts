@@ -283,7 +283,7 @@ function formatTable(title: string, command: string, rows: Row[]): string {
     `- command: \`${command}\``,
     `- machine: ${machine()}`,
     "",
-    "| what | ours (x real time) | reference, same run | ours / reference |",
+    `| what | ours (${title === "bench extract" ? "x real time" : "chunks/s"}) | reference | ours / reference |`,
     "|---|---|---|---|",
     ...rows.map((r) => `| ${r.what} | ${r.ours} | ${r.reference} | ${r.ratio} |`),
     "",
