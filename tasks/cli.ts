@@ -25,13 +25,16 @@ export const COMMANDS: Record<string, Command> = {
     summary: "train the model on extracted features (egs/<set>/config/hparams.yaml)",
     load: () => import("./train.ts"),
   },
+  eval: {
+    summary: "retrieval metrics of a model on query/ref files (mAP, MR1, hit rate, bootstrap)",
+    load: () => import("./eval.ts"),
+  },
   bench: { summary: "measure speed (bench extract)", load: () => import("./bench.ts") },
   demo: { summary: "run the whole pipeline on built-in synthetic data", load: () => import("./demo.ts") },
 };
 
 /** Commands of the reference that later versions of this project add; listed so users are told, not surprised. */
 export const PLANNED: Record<string, string> = {
-  eval: "evaluation lands with the model (issue #4)",
   identify: "identification lands with evaluation (issue #4)",
   align: "alignment lands with evaluation (issue #4)",
 };

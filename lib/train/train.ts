@@ -195,6 +195,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const samplers = chunkFrames.map((_, i) =>
     new MPerClassSampler(labels, { m, batchSize, seed: seed + 10 + i, ...samplerState(state, `train${i}`) })
   );
+  // The resolved hparams beside the checkpoints, so the folder opens as a model folder on its own.
+  await writeTextFileAtomic(
+    join(ckptDir, "hparams.json"),
+    JSON.stringify({ ...hp, ...hparams.testSets }, null, 2) + "\n",
+  );
   const writer = await createEventWriter(join(egsDir, "logs", runid));
   log(
     `train: ${trainStore.items.length} recordings, ${new Set(labels).size} works, ${config.numClasses} classes; ` +

@@ -33,7 +33,7 @@ Deno.test("the CLI lists its commands and says which are not available yet", asy
   for (const c of ["synth", "extract", "train", "bench", "demo", "eval", "identify", "align"]) {
     assertOk(r.stdout.includes(c));
   }
-  const t = await runTask("cli", ["eval", "egs/covers80"]);
+  const t = await runTask("cli", ["identify", "egs/covers80"]);
   assertEquals(t.code, 2);
-  assertOk(t.stderr.includes("'eval' is not available in this version"), t.stderr);
+  assertOk(t.stderr.includes("'identify' is not available in this version"), t.stderr);
 });

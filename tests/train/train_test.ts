@@ -9,6 +9,8 @@ import { initBackend } from "../../lib/model/backend.ts";
 import { resolveTrainHparams } from "../../lib/train/train_hparams.ts";
 import { train, TrainingDivergedError } from "../../lib/train/train.ts";
 import { listCheckpoints } from "../../lib/train/checkpoint.ts";
+import { loadModelDir } from "../../lib/model/load_model.ts";
+import { disposeParams } from "../../lib/model/params.ts";
 import { readEvents } from "../../lib/io/tensorboard.ts";
 import { readLines } from "../../lib/io/lines.ts";
 import { encodeNpy, readNpy } from "../../lib/io/npy.ts";
@@ -54,6 +56,11 @@ Deno.test("train() resumed after an interruption ends exactly as an unbroken run
     const strip = (h: typeof unbroken.history) => h.map(({ timeS: _t, ...r }) => r);
     assertEquals(strip(resumed.history), strip(unbroken.history));
     assertEquals(resumed.step, unbroken.step);
+    // The run folder opens as a model folder (eval, identify): the best epoch by default.
+    const model = await loadModelDir(join(dir, "a"));
+    assertOk(model.source.endsWith(`g_0000000${unbroken.bestEpoch}.safetensors`), model.source);
+    assertEquals([model.chunkFrame, model.meanSize, model.chunkS], [20, 3, 2.4]);
+    disposeParams(model.params);
     // TensorBoard: the reference's scalar names, readable back.
     const logDir = join(dir, "a", "logs", "run");
     const events = (await Promise.all([...Deno.readDirSync(logDir)].map((e) => readEvents(join(logDir, e.name)))))
