@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/model/backend.ts";
+import { initDeviceBackend } from "../lib/model/backend.ts";
 import { COVERS80_MODEL_CONFIG } from "../lib/model/config.ts";
 import { disposeParams, initParams } from "../lib/model/params.ts";
 import { embed } from "../lib/model/model.ts";
@@ -234,8 +234,7 @@ async function benchModel(
   what: "train" | "embed",
   o: { batches: number[]; frames: number; steps: number; blocks: number; device: "auto" | "webgpu" | "cpu" | "wasm" },
 ): Promise<Row[]> {
-  const dev = await resolveDevice(o.device, "wasm");
-  const backend = await initBackend(dev.kind);
+  const backend = await initDeviceBackend(o.device);
   const config = { ...COVERS80_MODEL_CONFIG, numBlocks: o.blocks };
   const params = initParams(config, createPrng(1));
   const optimizer = createAdamW();

@@ -12,8 +12,7 @@ import { join } from "node:path";
 import { loadDataConfig, readLines, readNpy, writeLines, writeSynthDataset, writeTextFileAtomic } from "../mod.ts";
 import { loadTrainHparams } from "../lib/train/train_hparams.ts";
 import { train } from "../lib/train/train.ts";
-import { initBackend } from "../lib/model/backend.ts";
-import { resolveDevice } from "../lib/gpu/select.ts";
+import { initDeviceBackend } from "../lib/model/backend.ts";
 import { calcMap } from "../lib/eval/map.ts";
 import { pitchClassProfile, profileDistanceMatrix } from "../lib/eval/chroma_baseline.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
@@ -146,10 +145,9 @@ export async function main(args: string[]): Promise<number> {
   await Deno.remove(join(egs, "logs"), { recursive: true }).catch(() => {});
   await writeTextFileAtomic(join(egs, "config", "hparams.yaml"), demoTrainHparams(dir, epochs));
   const hparams = await loadTrainHparams(join(egs, "config", "hparams.yaml"));
-  const device = await resolveDevice(deviceRequest ?? "auto", "wasm");
-  const backend = await initBackend(device.kind);
+  const backend = await initDeviceBackend(deviceRequest ?? "auto");
   console.log(
-    `demo 3/4: training in ${egs} on ${backend} (${device.description}); held out: ${heldout.length} recordings of ${heldoutWorks} works`,
+    `demo 3/4: training in ${egs} on ${backend}; held out: ${heldout.length} recordings of ${heldoutWorks} works`,
   );
   const result = await train({
     egsDir: egs,

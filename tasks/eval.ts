@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/model/backend.ts";
+import { initDeviceBackend } from "../lib/model/backend.ts";
 import { loadModelDir } from "../lib/model/load_model.ts";
 import { readLines } from "../lib/io/lines.ts";
 import { encodeNpy } from "../lib/io/npy.ts";
@@ -23,7 +23,6 @@ import { embedBatch } from "../lib/train/train.ts";
 import { disposeParams } from "../lib/model/params.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
-import { resolveDevice } from "../lib/gpu/select.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -65,8 +64,7 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length !== 3) throw new UsageError("expected <model_dir> <query.txt> <ref.txt>");
   const [modelDir, queryPath, refPath] = positionals as [string, string, string];
   const batchSize = intFlag("batch", values.batch ?? 16, 1, 4096);
-  const device = await resolveDevice(values.device === undefined ? "auto" : deviceFlag(values.device), "wasm");
-  const backend = await initBackend(device.kind);
+  const backend = await initDeviceBackend(values.device === undefined ? "auto" : deviceFlag(values.device));
   const model = await loadModelDir(
     modelDir,
     values.epoch === undefined ? {} : { epoch: intFlag("epoch", values.epoch, 1) },

@@ -9,11 +9,10 @@
  * @module
  */
 import { join } from "node:path";
-import { initBackend } from "../lib/model/backend.ts";
+import { initDeviceBackend } from "../lib/model/backend.ts";
 import { loadTrainHparams } from "../lib/train/train_hparams.ts";
 import { train, TrainingDivergedError } from "../lib/train/train.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
-import { resolveDevice } from "../lib/gpu/select.ts";
 
 /** Usage text. */
 export const USAGE =
@@ -52,12 +51,8 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError("expected exactly one <egs_dir>");
   const egsDir = positionals[0]!;
   const hparams = await loadTrainHparams(join(egsDir, "config", "hparams.yaml"));
-  const device = await resolveDevice(
-    values.device === undefined ? deviceFlag(hparams.hp.device) : deviceFlag(values.device),
-    "wasm",
-  );
-  const backend = await initBackend(device.kind);
-  console.log(`train: ${egsDir} on ${backend} (${device.description})`);
+  const backend = await initDeviceBackend(deviceFlag(values.device ?? hparams.hp.device));
+  console.log(`train: ${egsDir} on ${backend}`);
   try {
     const r = await train({
       egsDir,

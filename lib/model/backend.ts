@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { resolveDevice } from "../gpu/select.ts";
 
 /** The backends the model supports. */
 export type BackendKind = "cpu" | "wasm" | "webgpu";
@@ -90,4 +91,15 @@ export async function initBackend(kind: BackendKind): Promise<string> {
   await tf.ready();
   if (kind === "cpu") writeFirstTensorQuietly();
   return description;
+}
+
+/**
+ * Resolves a `--device` request and starts the matching tfjs backend: `auto` takes WebGPU on a hardware
+ * adapter, else wasm (tfjs's fastest CPU backend here).
+ *
+ * @returns a one-line description, e.g. `wasm (SIMD, single thread) (CPU (wasm) (no WebGPU adapter found))`
+ */
+export async function initDeviceBackend(request: "auto" | "webgpu" | "cpu" | "wasm"): Promise<string> {
+  const device = await resolveDevice(request, "wasm");
+  return `${await initBackend(device.kind)} (${device.description})`;
 }
