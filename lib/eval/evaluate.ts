@@ -272,6 +272,59 @@ async function embedFile(
   return { data: out, dim, chunkCounts: tracks.map((t) => t.chunks.length) };
 }
 
+/** Options of {@linkcode embedLines}: the windowing and embedding subset of {@linkcode EvaluateRetrievalOptions}. */
+export type EmbedLinesOptions =
+  & Pick<EvaluateRetrievalOptions, "embed" | "chunkFrame" | "meanSize" | "chunkS" | "framesPerSecond" | "batchSize">
+  & Pick<EvaluateRetrievalOptions, "featStore" | "onProgress" | "signal">
+  & {
+    /** File name for error messages. @default "lines" */
+    name?: string;
+  };
+
+/**
+ * Cuts every line into the reference's eval windows and embeds them (steps 1-3 of the module doc), without a
+ * distance matrix: what `index`, `identify` and `align` need.
+ *
+ * @param lines full.txt-style lines (`utt`/`perf`, `feat`, a duration)
+ * @param options windowing, the embedding function and the feature source
+ * @returns the windows per line and their embeddings (tracks in file order, windows of a track contiguous)
+ * @throws {RangeError | TypeError} as {@linkcode evaluateRetrieval}
+ */
+export async function embedLines(
+  lines: readonly Line[],
+  options: EmbedLinesOptions,
+): Promise<{ tracks: TrackChunks[]; embeddings: TrackChunkEmbeddings }> {
+  const { embed, chunkFrame, meanSize = 3, chunkS = 135, framesPerSecond = 25, batchSize = 32 } = options;
+  const name = options.name ?? "lines";
+  positiveInteger("chunkFrame", chunkFrame);
+  positiveInteger("meanSize", meanSize);
+  positiveInteger("batchSize", batchSize);
+  checkWindow(chunkFrame, meanSize, chunkS, framesPerSecond);
+  if (lines.length === 0) throw new RangeError(`${name}: no lines`);
+  const tracks = cutEvalChunks(lines, { chunkS, framesPerSecond }, name);
+  const embeddings = await embedFile(lines, tracks, "query", name, {
+    embed,
+    store: options.featStore ?? defaultFeatStore,
+    chunkFrame,
+    meanSize,
+    batchSize,
+    bins: { value: undefined, from: "" },
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  return { tracks, embeddings };
+}
+
+function checkWindow(chunkFrame: number, meanSize: number, chunkS: number, framesPerSecond: number): void {
+  const chunkLen = chunkFrame * meanSize;
+  if (Math.abs(chunkLen - chunkS * framesPerSecond) > 1e-9 * chunkLen) {
+    throw new RangeError(
+      `chunkFrame·meanSize (${chunkFrame}·${meanSize} = ${chunkLen}) must equal chunkS·framesPerSecond ` +
+        `(${chunkS}·${framesPerSecond} = ${chunkS * framesPerSecond}), as the reference asserts`,
+    );
+  }
+}
+
 /**
  * Evaluates retrieval of `queryLines` against `refLines` with any embedding function.
  *
@@ -303,13 +356,7 @@ export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Prom
   positiveInteger("meanSize", meanSize);
   positiveInteger("batchSize", batchSize);
   positiveInteger("topk", topk);
-  const chunkLen = chunkFrame * meanSize;
-  if (Math.abs(chunkLen - chunkS * framesPerSecond) > 1e-9 * chunkLen) {
-    throw new RangeError(
-      `chunkFrame·meanSize (${chunkFrame}·${meanSize} = ${chunkLen}) must equal chunkS·framesPerSecond ` +
-        `(${chunkS}·${framesPerSecond} = ${chunkS * framesPerSecond}), as the reference asserts`,
-    );
-  }
+  checkWindow(chunkFrame, meanSize, chunkS, framesPerSecond);
   if (typeof embed !== "function") throw new TypeError("'embed' must be a function");
   if (queryLines.length === 0) throw new RangeError(`${names.query}: no query lines`);
   if (refLines.length === 0) throw new RangeError(`${names.ref}: no ref lines`);
