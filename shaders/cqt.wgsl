@@ -3,8 +3,8 @@
 // Precision: every value of the FFT and of the kernel product is a double-float ("df64"): an unevaluated sum
 // hi + lo of two f32, ~44 significant bits. Plain f32 is not enough: a 16384-point f32 FFT leaves a noise floor
 // ~145 dB under the loudest component, and the reference needs cells at −100 dB to within 0.01 dB. The
-// error-free transforms below need IEEE f32 add/mul; reassociation is blocked with a uniform factor of 1 and the
-// product split uses a bit mask, so FMA contraction cannot break it. The host checks the whole chain against the
+// error-free transforms below need IEEE f32 add/mul; reassociation and FMA contraction are blocked by passing the
+// intermediates through an integer XOR with a uniform zero (`hide`), and the product split uses a bit mask. The host checks the whole chain against the
 // float64 CPU path on a high-dynamic-range probe signal before first use (createCqtPipeline).
 //
 // Two real frames travel as one complex signal z = a + i·b (frames 2p and 2p+1 of a "pair"); the product pass
@@ -39,8 +39,8 @@ struct Params {
   n_bins: u32,     // K
   pair_count: u32, // P, pairs in this chunk
   hop: u32,        // H, samples between frame A and frame B of a pair
-  one: f32,        // always 1.0: multiplying by it hides `(a + b) − a` from algebraic simplifiers (see two_sum)
-  _pad1: u32,
+  one: f32,        // always 1.0 (unused since `hide`; kept for the layout)
+  zero: u32,       // always 0: `hide` XORs with it, which no floating-point rewrite can see through
   _pad2: u32,
 }
 
@@ -65,18 +65,24 @@ override PRODUCT_WG: u32 = 64u;
 
 // ---- df64 arithmetic -------------------------------------------------------------------------------------
 
-// Error-free transforms. Shader compilers may rewrite `(a + b) − a` into `b` (llvmpipe does), which silently turns
-// df64 into f32; the product with the uniform `params.one` (a value they cannot know) keeps the rounding visible.
+// Error-free transforms. Shader compilers may rewrite `(a + b) − a` into `b` (llvmpipe does), `s − (s − a)` into `a`,
+// distribute or reassociate, or fuse a product into a following add (contraction): each silently turns df64 into f32
+// (on NVIDIA's Vulkan compiler the probe was off by 6e-3 with a multiply-by-a-uniform-one guard). `hide` passes every
+// intermediate through an integer XOR with a uniform zero: no floating-point rewrite can see through it.
+fn hide(x: f32) -> f32 {
+  return bitcast<f32>(bitcast<u32>(x) ^ params.zero);
+}
+
 fn two_sum(a: f32, b: f32) -> vec2<f32> {
-  let s = (a + b) * params.one;
-  let bb = s - a;
-  let e = (a - (s - bb)) + (b - bb);
+  let s = hide(a + b);
+  let bb = hide(s - a);
+  let e = (a - hide(s - bb)) + (b - bb);
   return vec2<f32>(s, e);
 }
 
 fn quick_two_sum(a: f32, b: f32) -> vec2<f32> {
-  let s = (a + b) * params.one;
-  let e = b - (s - a);
+  let s = hide(a + b);
+  let e = b - hide(s - a);
   return vec2<f32>(s, e);
 }
 
@@ -96,11 +102,14 @@ fn split(a: f32) -> vec2<f32> {
 }
 
 fn two_prod(a: f32, b: f32) -> vec2<f32> {
-  let p = a * b;
+  // Dekker's product: the rounded p, then the exact error in the order that keeps each partial sum exact.
+  let p = hide(a * b);
   let sa = split(a);
   let sb = split(b);
-  let e = ((sa.x * sb.x - p) + sa.x * sb.y + sa.y * sb.x) + sa.y * sb.y;
-  return vec2<f32>(p, e);
+  let t1 = hide(sa.x * sb.x - p);
+  let t2 = hide(t1 + sa.x * sb.y);
+  let t3 = hide(t2 + sa.y * sb.x);
+  return vec2<f32>(p, t3 + sa.y * sb.y);
 }
 
 fn df_mul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {

@@ -13,10 +13,19 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initDeviceBackend } from "../lib/model/backend.ts";
 import { COVERS80_MODEL_CONFIG } from "../lib/model/config.ts";
-import { disposeParams, initParams } from "../lib/model/params.ts";
-import { embed } from "../lib/model/model.ts";
+import {
+  disposeParams,
+  initParams,
+  type ModelParams,
+  paramsFromTensors,
+  paramsToTensors,
+} from "../lib/model/params.ts";
+import { normalizeRows, searchTopK } from "../lib/search/exact.ts";
+import { createGpuSearch, GPU_SEARCH_MAX_K } from "../lib/search/search_webgpu.ts";
+import { classify, embed } from "../lib/model/model.ts";
 import { createAdamW } from "../lib/train/adamw.ts";
-import { trainStep } from "../lib/train/train_step.ts";
+import { computeLosses, trainStep } from "../lib/train/train_step.ts";
+import { embedBatch } from "../lib/train/train.ts";
 import { cpus } from "node:os";
 import {
   changeTempo,
@@ -41,6 +50,8 @@ import { composeWork, renderVersion } from "../lib/data/synth.ts";
 /** Usage text. */
 export const USAGE = `Usage: deno task bench extract [--seconds S] [--device auto|webgpu|cpu] [--out FILE] [--no-write]
        deno task bench train|embed [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--blocks 6] [--device D]
+                                   [--profile]
+       deno task bench search [--refs 100000,1000000] [--queries 4096] [--k 10] [--device D]
 
 Measures seconds of audio processed per second (x real time) for decode + resample (44.1 kHz stereo WAV
 to 16 kHz mono), tempo change, CQT on one CPU core, and CQT on WebGPU (when an adapter is found),
@@ -49,6 +60,10 @@ the original's algorithm). Results are appended to BENCHMARKS.md.
 
 train/embed: chunks per second of a training step (focal over 30000 classes + triplet, AdamW, clip) or of
 an eval-mode embedding of the covers80 model on random input; the PyTorch anchors of shared/anchors.md beside.
+On WebGPU, the first batch size also checks the embedding against the cpu backend (max relative difference).
+
+search: exact top-k inner-product search (unit 128-d vectors) of --queries random queries over each --refs size,
+on WebGPU (shaders/search.wgsl) or the CPU twin; PyTorch (mm + topk) on the same GPU when python3 has torch.
 
 Options:
   --seconds S   input length in seconds (default 600)
@@ -56,6 +71,10 @@ Options:
   --frames T    train/embed: frames per chunk (default 1125)
   --steps N     train/embed: timed steps per batch size after one warm-up (default 3)
   --blocks N    train/embed: Conformer blocks (default 6)
+  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile)
+  --refs L      search: reference set sizes, comma-separated (default 100000,1000000)
+  --queries N   search: queries (default 4096)
+  --k K         search: results per query (default 10)
   --device D    auto (WebGPU if a hardware adapter exists), webgpu (also a software one), cpu (skip GPU)
   --out FILE    results file (default BENCHMARKS.md)
   --no-write    print only
@@ -68,6 +87,10 @@ export const OPTIONS: TaskOptions = {
   frames: { type: "string" },
   steps: { type: "string" },
   blocks: { type: "string" },
+  profile: { type: "boolean" },
+  refs: { type: "string" },
+  queries: { type: "string" },
+  k: { type: "string" },
   device: { type: "string" },
   out: { type: "string" },
   "no-write": { type: "boolean" },
@@ -79,6 +102,12 @@ interface Row {
   ours: string;
   reference: string;
   ratio: string;
+}
+
+/** Adds a result row and prints it at once, so a run cut short still shows what it measured. */
+function emit(rows: Row[], row: Row): void {
+  rows.push(row);
+  console.log(`| ${row.what} | ${row.ours} | ${row.reference} | ${row.ratio} |`);
 }
 
 function timeIt<T>(fn: () => T): { value: T; s: number } {
@@ -172,8 +201,19 @@ async function benchExtract(seconds: number, device: "auto" | "webgpu" | "cpu" |
     if (device !== "cpu" && device !== "wasm") {
       const dev = await resolveDevice(device);
       const gpu = dev.kind === "webgpu" ? await requestGpuDevice() : null;
+      let pipe: Awaited<ReturnType<typeof createCqtPipeline>> | undefined;
+      let failure = "";
       if (gpu) {
-        const pipe = await createCqtPipeline(gpu, kernel);
+        try {
+          pipe = await createCqtPipeline(gpu, kernel);
+        } catch (e) {
+          failure = (e as Error).message;
+        }
+      }
+      if (gpu && !pipe) {
+        emit(rows, { what: `CQT, WebGPU (${gpu.description})`, ours: failure, reference: "-", ratio: "-" });
+        gpu.destroy();
+      } else if (gpu && pipe) {
         await pipe.run(y.subarray(0, 16000 * 10)); // warm-up: pipeline compile and buffer allocation
         const t0 = performance.now();
         await pipe.run(y);
@@ -232,7 +272,14 @@ const TORCH_ANCHORS: Record<string, Record<number, string>> = {
  */
 async function benchModel(
   what: "train" | "embed",
-  o: { batches: number[]; frames: number; steps: number; blocks: number; device: "auto" | "webgpu" | "cpu" | "wasm" },
+  o: {
+    batches: number[];
+    frames: number;
+    steps: number;
+    blocks: number;
+    device: "auto" | "webgpu" | "cpu" | "wasm";
+    profile: boolean;
+  },
 ): Promise<Row[]> {
   const backend = await initDeviceBackend(o.device);
   const config = { ...COVERS80_MODEL_CONFIG, numBlocks: o.blocks };
@@ -244,15 +291,24 @@ async function benchModel(
     for (const b of o.batches) {
       const x = tf.tidy(() => tf.randomNormal([b, o.frames, config.inputDim], -40, 20, "float32", 3)) as tf.Tensor3D;
       const labels = Int32Array.from({ length: b }, (_, i) => Math.floor(i / 2));
-      const once = () => {
-        if (what === "train") trainStep(params, optimizer, x, labels, { lr: 1e-3, prng });
-        else tf.tidy(() => embed(params, x).embedding.dataSync());
+      const once = async () => {
+        if (what === "train") await trainStep(params, optimizer, x, labels, { lr: 1e-3, prng });
+        else {
+          const e = tf.tidy(() => embed(params, x).embedding);
+          await e.data(); // asynchronous: Deno's WebGPU has no synchronous readback
+          e.dispose();
+        }
       };
       let cell: string;
       try {
-        once(); // warm-up: kernel compilation, allocations
+        await once(); // warm-up: kernel compilation, allocations
+        if (tf.getBackend() === "webgpu" && b === o.batches[0]) emit(rows, await checkAgainstCpu(params, o.frames));
+        if (o.profile && b === o.batches[0]) {
+          await printProfile(what, b, once);
+          if (what === "train") await printPhases(params, x, labels, once);
+        }
         const t0 = performance.now();
-        for (let i = 0; i < o.steps; i++) once();
+        for (let i = 0; i < o.steps; i++) await once();
         const s = (performance.now() - t0) / 1000 / o.steps;
         cell = `${(b / s).toFixed(1)}/s (${(s * 1000).toFixed(0)} ms per batch)`;
       } catch (e) {
@@ -260,7 +316,7 @@ async function benchModel(
       } finally {
         x.dispose();
       }
-      rows.push({
+      emit(rows, {
         what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}`,
         ours: cell,
         reference: TORCH_ANCHORS[what]![b] ?? "-",
@@ -274,6 +330,189 @@ async function benchModel(
   return rows;
 }
 
+/** Embeds two random chunks on the current (webgpu) backend and on cpu: the largest relative difference. */
+async function checkAgainstCpu(params: ModelParams, modelFrames: number): Promise<Row> {
+  const frames = Math.min(modelFrames, 375); // the cpu backend is slow: a shorter input checks the same kernels
+  const prng = createPrng(5);
+  const x = Float32Array.from({ length: 2 * frames * params.config.inputDim }, () => -40 + 20 * prng.normal());
+  const shape: [number, number, number] = [2, frames, params.config.inputDim];
+  const gpu = await embedBatch(params, x, shape);
+  const backend = tf.getBackend();
+  // A cpu copy of the weights, read asynchronously (tfjs moves tensors between backends with a synchronous read,
+  // which Deno's WebGPU does not have).
+  const host = await paramsToTensors(params);
+  await tf.setBackend("cpu");
+  const cpuParams = paramsFromTensors(host, params.config);
+  const cpu = await embedBatch(cpuParams, x, shape);
+  disposeParams(cpuParams);
+  await tf.setBackend(backend);
+  let maxAbs = 0, scale = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(gpu[i]! - cpu[i]!));
+    scale = Math.max(scale, Math.abs(cpu[i]!));
+  }
+  return {
+    what: `embedding, ${backend} vs cpu backend (2 random chunks, T=${frames})`,
+    ours: `max abs diff ${maxAbs.toExponential(2)} (max |value| ${scale.toFixed(3)})`,
+    reference: "model parity bound: 1e-4",
+    ratio: maxAbs <= 1e-4 * Math.max(1, scale) ? "ok" : "MISMATCH",
+  };
+}
+
+/** tf.profile of one step: kernels by total time (or by count where the backend gives no timings). */
+async function printProfile(what: string, batch: number, once: () => Promise<void>): Promise<void> {
+  const info = await tf.profile(async () => {
+    await once();
+  });
+  const byName = new Map<string, { n: number; ms: number; bytes: number }>();
+  for (const k of info.kernels) {
+    const e = byName.get(k.name) ?? { n: 0, ms: 0, bytes: 0 };
+    e.n++;
+    if (typeof k.kernelTimeMs === "number") e.ms += k.kernelTimeMs;
+    e.bytes += k.bytesAdded;
+    byName.set(k.name, e);
+  }
+  const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms || b[1].n - a[1].n).slice(0, 25);
+  const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
+  console.log(`tf.profile, one ${what} step at B=${batch}: ${info.kernels.length} kernels, ${total.toFixed(1)} ms`);
+  for (const [name, e] of rows) {
+    console.log(`  ${name.padEnd(28)} ${String(e.n).padStart(6)} calls ${e.ms.toFixed(1).padStart(9)} ms`);
+  }
+}
+
+/**
+ * Where a training step's time goes, each phase awaited on its own: forward in training mode (with and without the
+ * dropout masks, which the JS generator draws), forward + backward, the whole step; and how many GPU pipelines
+ * tfjs compiles during one more step (a step should compile none once warm).
+ */
+async function printPhases(params: ModelParams, x: tf.Tensor3D, labels: Int32Array, once: () => Promise<void>) {
+  const prng = createPrng(3);
+  const timed = async (label: string, f: () => tf.Tensor) => {
+    const t0 = performance.now();
+    const t = f();
+    await t.data();
+    t.dispose();
+    console.log(`  ${label.padEnd(52)} ${(performance.now() - t0).toFixed(0).padStart(7)} ms`);
+  };
+  console.log(`phases of one train step at B=${x.shape[0]}:`);
+  // What one dropout site costs outside the kernels: drawing a (B, T/4, 256) mask in JS, and uploading it.
+  const size = x.shape[0] * Math.floor(x.shape[1] / 4) * 256;
+  let t0 = performance.now();
+  const mask = new Float32Array(size);
+  for (let i = 0; i < size; i++) mask[i] = prng.next() < 0.9 ? 1 / 0.9 : 0;
+  console.log(
+    `  ${`JS prng: one dropout mask of ${size} values`.padEnd(52)} ${(performance.now() - t0).toFixed(0)} ms`,
+  );
+  await timed(`upload of those ${size} values + one GPU op`, () => tf.tidy(() => tf.add(tf.tensor(mask), 1)));
+  t0 = performance.now();
+  await timed(
+    "forward, training mode, dropout 0",
+    () => tf.tidy(() => embed(params, x, { training: true, dropout: 0 }).embedding),
+  );
+  await timed(
+    "forward, training mode, dropout masks from the JS prng",
+    () => tf.tidy(() => embed(params, x, { training: true, prng }).embedding),
+  );
+  await timed("forward + backward (variableGrads, no update)", () => {
+    const vars = [...params.trainable.entries()].filter(([n]) => n !== "_center_loss.centers").map(([, v]) => v);
+    const { value, grads } = tf.variableGrads(() => {
+      const fwd = embed(params, x, { training: true, prng });
+      const head = classify(params, fwd.embedding, { training: true });
+      return computeLosses(params, fwd.embedding, head.logits, labels, {}).total;
+    }, vars);
+    const norm = tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(g))));
+    tf.dispose(Object.values(grads));
+    value.dispose();
+    return norm;
+  });
+  const cache = () => Object.keys((tf.backend() as unknown as { pipelineCache?: object }).pipelineCache ?? {}).length;
+  const c0 = cache();
+  t0 = performance.now();
+  await once();
+  console.log(
+    `  ${"whole step (trainStep: + clip, AdamW, BatchNorm stats)".padEnd(52)} ${
+      (performance.now() - t0).toFixed(0).padStart(7)
+    } ms`,
+  );
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesInGPUAllocated?: number };
+  console.log(
+    `  pipelines compiled during that step: ${cache() - c0} (cache ${cache()}); tensors ${m.numTensors}, ` +
+      `GPU bytes in use ${((m.numBytesInGPU ?? 0) / 2 ** 20).toFixed(0)} MiB, allocated ${
+        ((m.numBytesInGPUAllocated ?? 0) / 2 ** 20).toFixed(0)
+      } MiB`,
+  );
+}
+
+/** Random unit vectors, row-major `(n, dim)`. */
+function randomUnit(n: number, dim: number, seed: number): Float32Array {
+  const prng = createPrng(seed);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < out.length; i++) out[i] = prng.normal();
+  return normalizeRows(out, dim);
+}
+
+/** Queries per second of exact top-k search over each reference set size. */
+async function benchSearch(
+  o: { refs: number[]; queries: number; k: number; device: "auto" | "webgpu" | "cpu" | "wasm" },
+): Promise<Row[]> {
+  const dim = 128;
+  const rows: Row[] = [];
+  const dev = o.device === "cpu" || o.device === "wasm" ? null : await resolveDevice(o.device);
+  const gpu = dev?.kind === "webgpu"
+    ? await requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: 1 << 30, maxBufferSize: 1 << 30 } })
+    : null;
+  const queries = randomUnit(o.queries, dim, 2);
+  try {
+    for (const n of o.refs) {
+      const refs = randomUnit(n, dim, 1);
+      // CPU twin on a few queries: speed and the check that the GPU returns the same neighbours.
+      const few = Math.min(8, o.queries);
+      const cpu = timeIt(() => searchTopK(queries.subarray(0, few * dim), refs, dim, o.k));
+      const ours = `CPU: ${(few / cpu.s).toFixed(1)} q/s`;
+      const what = `exact search, ${n} x ${dim} refs, k=${o.k}, ${o.queries} queries`;
+      if (gpu) {
+        const torch = await runCmd("python3", [
+          new URL("../bench/torch_search.py", import.meta.url).pathname,
+          String(n),
+          String(o.queries),
+          String(o.k),
+          String(dim),
+        ]);
+        const torchQps = torch.ok ? Number(JSON.parse(torch.stdout.trim().split("\n").pop()!).q_per_s) : NaN;
+        for (const tile of [64, 128] as const) {
+          const search = await createGpuSearch(gpu, refs, dim, { tile });
+          await search.search(queries.subarray(0, 256 * dim), o.k); // warm-up
+          const t0 = performance.now();
+          const got = await search.search(queries, o.k);
+          const s = (performance.now() - t0) / 1000;
+          let same = 0;
+          for (let i = 0; i < few * o.k; i++) if (got.index[i] === cpu.value.index[i]) same++;
+          const l = search.layout;
+          search.destroy();
+          const qps = o.queries / s;
+          const faiss = n === 1000000 ? `; FAISS GPU (published): ~14,000` : "";
+          emit(rows, {
+            what: `${what}, WebGPU (${gpu.description}; ${l.tile}x${l.tile} tiles, ${l.shards} shard(s) of ` +
+              `${l.shardRows}, batches of ${l.queryBatch})`,
+            ours: `${qps.toFixed(0)} q/s (CPU twin ${(few / cpu.s).toFixed(1)} q/s; ${same}/${few * o.k} neighbours ` +
+              `equal to the twin)`,
+            reference: (torch.ok ? `PyTorch mm + topk, same GPU: ${torchQps.toFixed(0)} q/s` : "-") + faiss,
+            ratio: [
+              ...(torch.ok ? [`${(qps / torchQps).toFixed(2)} vs PyTorch`] : []),
+              ...(n === 1000000 ? [`${(qps / 14000).toFixed(2)} vs FAISS`] : []),
+            ].join(", ") || "-",
+          });
+        }
+      } else {
+        emit(rows, { what: what + ", CPU (one thread)", ours, reference: "-", ratio: "-" });
+      }
+    }
+  } finally {
+    gpu?.destroy();
+  }
+  return rows;
+}
+
 function formatTable(title: string, command: string, rows: Row[]): string {
   const date = new Date().toISOString().slice(0, 10);
   return [
@@ -282,7 +521,9 @@ function formatTable(title: string, command: string, rows: Row[]): string {
     `- command: \`${command}\``,
     `- machine: ${machine()}`,
     "",
-    `| what | ours (${title === "bench extract" ? "x real time" : "chunks/s"}) | reference | ours / reference |`,
+    `| what | ours (${
+      title === "bench extract" ? "x real time" : title === "bench search" ? "queries/s" : "chunks/s"
+    }) | reference | ours / reference |`,
     "|---|---|---|---|",
     ...rows.map((r) => `| ${r.what} | ${r.ours} | ${r.reference} | ${r.ratio} |`),
     "",
@@ -297,8 +538,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const what = positionals[0];
-  if (positionals.length !== 1 || !["extract", "train", "embed"].includes(what ?? "")) {
-    throw new UsageError("expected: bench extract | bench train | bench embed");
+  if (positionals.length !== 1 || !["extract", "train", "embed", "search"].includes(what ?? "")) {
+    throw new UsageError("expected: bench extract | bench train | bench embed | bench search");
   }
   const device = values.device === undefined ? "auto" : deviceFlag(values.device);
   let rows: Row[];
@@ -306,13 +547,20 @@ export async function main(args: string[]): Promise<number> {
     const seconds = intFlag("seconds", values.seconds ?? 600, 1, 36000);
     console.log(`bench extract: ${seconds} s of audio on ${machine()}`);
     rows = await benchExtract(seconds, device);
+  } else if (what === "search") {
+    const refs = String(values.refs ?? "100000,1000000").split(",").map((n) => intFlag("refs", n, 1, 100_000_000));
+    const queries = intFlag("queries", values.queries ?? 4096, 1, 10_000_000);
+    const k = intFlag("k", values.k ?? 10, 1, GPU_SEARCH_MAX_K);
+    console.log(`bench search: refs ${refs.join("/")}, ${queries} queries, k ${k}, on ${machine()}`);
+    rows = await benchSearch({ refs, queries, k, device });
   } else {
     const batches = String(values.batch ?? "16,32,64,128").split(",").map((b) => intFlag("batch", b, 1, 4096));
     const frames = intFlag("frames", values.frames ?? 1125, 8, 100000);
     const steps = intFlag("steps", values.steps ?? 3, 1, 1000);
     const blocks = intFlag("blocks", values.blocks ?? 6, 1, 64);
     console.log(`bench ${what}: B ${batches.join("/")}, T ${frames}, ${blocks} blocks, on ${machine()}`);
-    rows = await benchModel(what as "train" | "embed", { batches, frames, steps, blocks, device });
+    const profile = values.profile === true;
+    rows = await benchModel(what as "train" | "embed", { batches, frames, steps, blocks, device, profile });
   }
   const table = formatTable(`bench ${what}`, `deno task bench ${args.join(" ")}`, rows);
   console.log(table);

@@ -29,15 +29,28 @@ export const COMMANDS: Record<string, Command> = {
     summary: "retrieval metrics of a model on query/ref files (mAP, MR1, hit rate, bootstrap)",
     load: () => import("./eval.ts"),
   },
-  bench: { summary: "measure speed (bench extract)", load: () => import("./bench.ts") },
+  index: {
+    summary: "embed every track of a list into an appendable reference index (+ .npy / pgvector exports)",
+    load: () => import("./index.ts"),
+  },
+  identify: {
+    summary: "rank the works of an index for audio files, with calibrated scores",
+    load: () => import("./identify.ts"),
+  },
+  align: {
+    summary: "per pair of versions of a work, the chunk shift that best aligns them (coarse alignment)",
+    load: () => import("./align.ts"),
+  },
+  report: {
+    summary: "one self-contained HTML page of a run: curves, mAP, embedding map, distances, worst queries",
+    load: () => import("./report.ts"),
+  },
+  bench: { summary: "measure speed (bench extract | train | embed | search)", load: () => import("./bench.ts") },
   demo: { summary: "run the whole pipeline on built-in synthetic data", load: () => import("./demo.ts") },
 };
 
 /** Commands of the reference that later versions of this project add; listed so users are told, not surprised. */
-export const PLANNED: Record<string, string> = {
-  identify: "identification lands with evaluation (issue #4)",
-  align: "alignment lands with evaluation (issue #4)",
-};
+export const PLANNED: Record<string, string> = {};
 
 /** Usage of the CLI. */
 export const USAGE = `Usage: deno run <permissions> tasks/cli.ts <command> [args]   (or: deno task <command> [args])

@@ -88,8 +88,7 @@ export async function main(args: string[]): Promise<number> {
       meanSize: model.meanSize,
       chunkS: model.chunkS,
       batchSize,
-      embed: (x, b) =>
-        Promise.resolve(embedBatch(model.params, x, [b, model.chunkFrame, x.length / (b * model.chunkFrame)])),
+      embed: (x, b) => embedBatch(model.params, x, [b, model.chunkFrame, x.length / (b * model.chunkFrame)]),
       onProgress: (p) =>
         bar.update(formatProgress("embed", p.done, p.total, (performance.now() - t0) / 1000), p.done === p.total),
     });

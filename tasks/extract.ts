@@ -20,6 +20,7 @@ import {
 } from "../lib/cli/args.ts";
 import { createProgressWriter, formatDuration, formatProgress } from "../lib/cli/progress.ts";
 import { resolveDevice } from "../lib/gpu/select.ts";
+import { createFrontEnd, type FrontEndOptions } from "../lib/features/front_end.ts";
 
 /** Usage text. */
 export const USAGE = `Usage: deno task extract <data_dir> [--workers N] [--device auto|webgpu|cpu|wasm]
@@ -74,18 +75,29 @@ export async function runExtract(
 ): Promise<ExtractSummary> {
   const { workers, indent = "" } = options;
   const config = await loadDataConfig(join(dataDir, "hparams.yaml"));
-  const device = await resolveDevice(options.deviceRequest ?? config.device);
-  console.log(`${indent}extract: ${dataDir} on ${device.description}; ${workers} worker(s)`);
-  const runner = createJobRunner({
-    frontEnd: {
-      kind: config.frontEnd,
-      fmin: config.fmin,
-      nBins: config.nBins,
-      binsPerOctave: config.binsPerOctave,
-      device: device.kind === "webgpu" ? "webgpu" : "cpu",
-    },
-    workers,
-  });
+  const request = options.deviceRequest ?? config.device;
+  const device = await resolveDevice(request);
+  const frontEnd: FrontEndOptions = {
+    kind: config.frontEnd,
+    fmin: config.fmin,
+    nBins: config.nBins,
+    binsPerOctave: config.binsPerOctave,
+    device: device.kind === "webgpu" ? "webgpu" : "cpu",
+  };
+  let where = device.description;
+  if (frontEnd.device === "webgpu") {
+    // Build the GPU front end once here: it runs the precision probe, and a device that fails it (or a front end
+    // with no GPU version) would otherwise fail every file in the workers. `auto` then falls back to the CPU.
+    try {
+      (await createFrontEnd(frontEnd)).close();
+    } catch (e) {
+      if (request !== "auto") throw e;
+      frontEnd.device = "cpu";
+      where = `CPU (WebGPU front end not usable here: ${(e as Error).message})`;
+    }
+  }
+  console.log(`${indent}extract: ${dataDir} on ${where}; ${workers} worker(s)`);
+  const runner = createJobRunner({ frontEnd, workers });
   const bar = createProgressWriter((t) => Deno.stdout.writeSync(new TextEncoder().encode(t)), Deno.stdout.isTerminal());
   const t0 = performance.now();
   try {

@@ -385,6 +385,7 @@ export async function createCqtPipeline(
       paramWords[o + 3] = chunk.length;
       paramWords[o + 4] = H;
       paramFloats[o + 5] = 1; // `one`
+      paramWords[o + 6] = 0; // `zero` (see `hide` in the shader)
     }
     device.queue.writeBuffer(params, 0, paramWords);
 

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { parseYamlText } from "../io/hparams.ts";
 import { readTextFile } from "../io/read_text.ts";
 import { type ModelConfig, modelConfigFromHparams } from "./config.ts";
-import { type ModelParams, paramsFromTensors } from "./params.ts";
+import { type ModelParams, paramsFromTensors, paramsToTensors } from "./params.ts";
 import { readSafetensors, type TensorMap } from "./safetensors.ts";
 import { importTorchCheckpoint } from "./import_torch.ts";
 import { listCheckpoints, loadCheckpoint } from "../train/checkpoint.ts";
@@ -111,4 +111,30 @@ export async function loadModelDir(dir: string, options: { epoch?: number } = {}
     chunkS: (hp.chunk_s as number | undefined) ?? 135,
     source,
   };
+}
+
+/**
+ * A short fingerprint of a model's weights (16 hex digits of the SHA-256 over every tensor's name, shape and
+ * float32 values, in state_dict order): an index records it so that queries are embedded by the same model.
+ *
+ * @param params loaded parameters
+ * @returns 16 lowercase hex digits
+ */
+export async function modelFingerprint(params: ModelParams): Promise<string> {
+  const tensors = await paramsToTensors(params);
+  const parts: Uint8Array[] = [];
+  const enc = new TextEncoder();
+  for (const [name, t] of tensors) {
+    parts.push(enc.encode(`${name}:${t.dtype}:${t.shape.join("x")};`));
+    const d = t.data;
+    parts.push(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+  }
+  const all = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }

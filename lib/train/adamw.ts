@@ -102,7 +102,7 @@ export interface AdamW {
    * Copies the state (per-parameter step, m, v) into plain typed arrays, e.g. for a checkpoint. Reads the tensors
    * back synchronously; the snapshot shares no memory with the optimiser.
    */
-  adamwState(): AdamWState;
+  adamwState(): Promise<AdamWState>;
   /**
    * Replaces the state with a snapshot from `adamwState()` (the arrays are copied; the previous state is freed).
    *
@@ -190,14 +190,15 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         s.step = t;
       }
     },
-    adamwState() {
+    async adamwState() {
+      // Asynchronous reads: the webgpu backend cannot read synchronously under Deno (no OffscreenCanvas).
       const params: Record<string, AdamWParamState> = {};
       for (const [name, s] of slots) {
         params[name] = {
           step: s.step,
           shape: [...s.m.shape],
-          m: Float32Array.from(s.m.dataSync()),
-          v: Float32Array.from(s.v.dataSync()),
+          m: Float32Array.from(await s.m.data()),
+          v: Float32Array.from(await s.v.data()),
         };
       }
       return { params };

@@ -52,17 +52,36 @@ export function clipGradNorm(
   options: ClipOptions = {},
 ): ClipResult {
   const { errorIfNonfinite = false } = options;
-  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: 'maxNorm' must be > 0: current value is ${maxNorm}`);
-  const names = Object.keys(grads);
-  if (names.length === 0) return { grads: {}, norm: 0 };
-  const total = tf.tidy(() => tf.norm(tf.stack(names.map((k) => tf.norm(grads[k]!)))));
-  const norm = total.dataSync()[0]!;
-  total.dispose();
+  const r = clipGradNormTensor(grads, maxNorm);
+  const norm = r.norm.dataSync()[0]!;
+  r.norm.dispose();
   if (!Number.isFinite(norm) && errorIfNonfinite) {
+    tf.dispose(Object.values(r.grads));
     throw new RangeError(`clipGradNorm: the total gradient norm is ${norm}`);
   }
-  const coef = Math.min(1, maxNorm / (norm + 1e-6)); // NaN when norm is NaN, as in PyTorch
+  return { grads: r.grads, norm };
+}
+
+/**
+ * {@linkcode clipGradNorm} without reading the norm back: the norm stays a tensor, so a training step on WebGPU
+ * needs no synchronous read (Deno's WebGPU has none) and no extra round trip.
+ *
+ * @param grads gradients by parameter name (not modified, not disposed)
+ * @param maxNorm the largest allowed global norm (> 0)
+ * @returns the scaled gradients and the pre-clip global norm as a scalar tensor (the caller disposes both)
+ */
+export function clipGradNormTensor(
+  grads: Readonly<Record<string, tf.Tensor>>,
+  maxNorm: number,
+): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
+  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: 'maxNorm' must be > 0: current value is ${maxNorm}`);
+  const names = Object.keys(grads);
+  if (names.length === 0) return { grads: {}, norm: tf.scalar(0) };
+  const norm = tf.tidy(() => tf.norm(tf.stack(names.map((k) => tf.norm(grads[k]!))))) as tf.Scalar;
+  // min(1, maxNorm / (norm + 1e-6)); NaN when the norm is NaN, as in PyTorch.
+  const coef = tf.tidy(() => tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6))));
   const out: Record<string, tf.Tensor> = {};
   for (const k of names) out[k] = tf.tidy(() => tf.mul(grads[k]!, coef));
+  coef.dispose();
   return { grads: out, norm };
 }

@@ -118,8 +118,18 @@ export function modelConfigFor(hp: HP, maxLabel: number): ModelConfig {
 }
 
 /** Embeds `(B, T, F)` chunks in eval mode (one tidy, one read-back). */
-export function embedBatch(params: ModelParams, x: Float32Array, shape: [number, number, number]): Float32Array {
-  return tf.tidy(() => embed(params, tf.tensor3d(x, shape)).embedding.dataSync() as Float32Array);
+export async function embedBatch(
+  params: ModelParams,
+  x: Float32Array,
+  shape: [number, number, number],
+): Promise<Float32Array> {
+  // An asynchronous read: the webgpu backend cannot read synchronously under Deno (no OffscreenCanvas).
+  const e = tf.tidy(() => embed(params, tf.tensor3d(x, shape)).embedding);
+  try {
+    return (await e.data()) as Float32Array;
+  } finally {
+    e.dispose();
+  }
 }
 
 /** Trains (see the module doc). */
@@ -249,7 +259,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             ...(specAug ? { specAug } : {}),
           });
           const x = tf.tensor3d(b.x, b.shape);
-          const r = trainStep(params, optimizer, x, b.labels, {
+          const r = await trainStep(params, optimizer, x, b.labels, {
             ...losses,
             lr,
             clipNorm: num(hp, "clip_grad_norm"),
@@ -311,7 +321,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const isLast = epoch === num(hp, "max_epochs") || stoppedBy === "max_steps";
       if (epoch % everyDev === 0 || isLast) {
         for (const [name, store, mm] of valSets) {
-          record.val[name] = validationLoss(params, store, {
+          record.val[name] = await validationLoss(params, store, {
             m: mm,
             batchSize,
             chunkFrame: chunkFrames[0]!,
@@ -355,7 +365,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       // ---- checkpoint (every N epochs, the best, and the last) ----
       const improved = state.earlyStop.bestEpoch === epoch;
       const saved = epoch % num(hp, "every_n_epoch_to_save") === 0 || improved || stoppedBy !== "max_epochs" || isLast;
-      if (saved) await saveCheckpoint(ckptDir, await paramsToTensors(params), config, optimizer.adamwState(), state);
+      if (saved) {
+        await saveCheckpoint(ckptDir, await paramsToTensors(params), config, await optimizer.adamwState(), state);
+      }
       log(formatEpochSummary(record, state, hp, saved ? join(ckptDir, checkpointName("g", epoch)) : ""));
       if (stoppedBy !== "max_epochs") break;
     }
@@ -380,7 +392,7 @@ function samplerState(state: TrainState, name: string): { state?: { prng: number
 }
 
 /** Mean validation losses in eval mode over one pass of an m-per-class sampler (fixed seed: comparable across epochs). */
-function validationLoss(
+async function validationLoss(
   params: ModelParams,
   store: FeatureStore,
   o: {
@@ -392,19 +404,21 @@ function validationLoss(
     seed: number;
     losses: LossOptions;
   },
-): { focal: number; triplet: number } {
+): Promise<{ focal: number; triplet: number }> {
   const labels = store.items.map((i) => i.label);
   const sampler = new MPerClassSampler(labels, { m: o.m, batchSize: o.batchSize, seed: o.seed + 1000 });
   const prng = createPrng(o.seed + 2000);
   let focal = 0, triplet = 0, n = 0;
   for (const idx of sampler.epoch()) {
     const b = store.makeBatch(idx, { chunkFrame: o.chunkFrame, meanSize: o.meanSize, mode: o.mode, prng });
-    const [f, t] = tf.tidy(() => {
+    const both = tf.tidy(() => {
       const { embedding } = embed(params, tf.tensor3d(b.x, b.shape));
       const { logits } = classify(params, embedding);
       const { parts } = computeLosses(params, embedding, logits, b.labels, { ...o.losses, tripletWeight: 1 });
-      return [parts.focal.dataSync()[0]!, parts.triplet.dataSync()[0]!];
+      return tf.stack([parts.focal, parts.triplet]);
     });
+    const [f = NaN, t = NaN] = await both.data();
+    both.dispose();
     focal += f;
     triplet += t;
     n++;
@@ -433,7 +447,7 @@ export async function evaluateTestSet(
     meanSize: o.meanSize,
     chunkS: o.chunkS,
     batchSize: o.batchSize,
-    embed: (x, b) => Promise.resolve(embedBatch(params, x, [b, o.chunkFrame, x.length / (b * o.chunkFrame)])),
+    embed: (x, b) => embedBatch(params, x, [b, o.chunkFrame, x.length / (b * o.chunkFrame)]),
   });
   return { ...r, utts: queryLines.map((l) => String(l.utt ?? l.perf)) };
 }

@@ -12,7 +12,7 @@ import { type BatchNormStats, classify, embed, updateRunningStats } from "../mod
 import type { ModelParams } from "../model/params.ts";
 import type { Prng } from "../data/prng.ts";
 import type { AdamW } from "./adamw.ts";
-import { clipGradNorm } from "./clip.ts";
+import { clipGradNormTensor } from "./clip.ts";
 import { FOCAL_EPS_FLOAT32, focalLoss } from "./focal_loss.ts";
 import { tripletLoss } from "./triplet_loss.ts";
 import { centerLoss } from "./center_loss.ts";
@@ -84,15 +84,16 @@ export function computeLosses(
 /**
  * Runs one training step on `x` (B, T, F) with integer `labels` (B).
  *
- * @returns losses (read back from the device: one sync per step) and the pre-clip gradient norm
+ * @returns losses and the pre-clip gradient norm, read back from the device in one asynchronous read per step (the
+ *   webgpu backend cannot read synchronously under Deno); nothing is updated when the loss is not finite
  */
-export function trainStep(
+export async function trainStep(
   params: ModelParams,
   optimizer: AdamW,
   x: tf.Tensor3D,
   labels: Int32Array,
   options: TrainStepOptions,
-): StepResult {
+): Promise<StepResult> {
   const { lr, clipNorm = 1, centerWeight = 0 } = options;
   // Parameters that take part: the centers only when center loss is on (PyTorch leaves the others untouched).
   const names = [...params.trainable.keys()].filter((n) => n !== "_center_loss.centers" || centerWeight > 0);
@@ -109,27 +110,26 @@ export function trainStep(
     return total;
   }, vars);
   const disposeStats = () => Object.values(stats).forEach((s) => tf.dispose([s.mean, s.varUnbiased]));
+  const byName: Record<string, tf.Tensor> = {};
+  const varNames = new Map(vars.map((v, i) => [v.name, names[i]!]));
+  for (const [k, g] of Object.entries(grads)) byName[varNames.get(k) ?? k] = g;
+  const clipped = clipNorm > 0 ? clipGradNormTensor(byName, clipNorm) : { grads: byName, norm: globalNorm(byName) };
+  const readout = tf.tidy(() => tf.stack([value, ...kept, clipped.norm]));
   try {
-    const total = value.dataSync()[0]!;
-    const [focal, triplet, center] = kept.map((t) => t.dataSync()[0]!) as [number, number, number];
+    const [total, focal, triplet, center, gradNorm] = Array.from(await readout.data()) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     if (!Number.isFinite(total)) return { focal, triplet, center, total, gradNorm: NaN, finite: false };
-    const byName: Record<string, tf.Tensor> = {};
-    const varNames = new Map(vars.map((v, i) => [v.name, names[i]!]));
-    for (const [k, g] of Object.entries(grads)) byName[varNames.get(k) ?? k] = g;
-    let gradNorm: number;
-    if (clipNorm > 0) {
-      const clipped = clipGradNorm(byName, clipNorm);
-      gradNorm = clipped.norm;
-      optimizer.step(Object.fromEntries(names.map((n, i) => [n, vars[i]!])), clipped.grads, lr);
-      tf.dispose(Object.values(clipped.grads));
-    } else {
-      gradNorm = globalNorm(byName);
-      optimizer.step(Object.fromEntries(names.map((n, i) => [n, vars[i]!])), byName, lr);
-    }
+    optimizer.step(Object.fromEntries(names.map((n, i) => [n, vars[i]!])), clipped.grads, lr);
     updateRunningStats(params, stats);
     return { focal, triplet, center, total, gradNorm, finite: true };
   } finally {
-    tf.dispose([value, ...Object.values(grads), ...kept]);
+    tf.dispose([value, readout, clipped.norm, ...Object.values(grads), ...kept]);
+    if (clipped.grads !== byName) tf.dispose(Object.values(clipped.grads));
     disposeStats();
   }
 }
@@ -138,6 +138,6 @@ function dropoutOptions(o: TrainStepOptions): { dropout?: number; prng?: Prng } 
   return { ...(o.dropout === undefined ? {} : { dropout: o.dropout }), ...(o.prng ? { prng: o.prng } : {}) };
 }
 
-function globalNorm(grads: Record<string, tf.Tensor>): number {
-  return tf.tidy(() => Math.sqrt(Object.values(grads).reduce((a, g) => a + tf.sum(tf.square(g)).dataSync()[0]!, 0)));
+function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }

@@ -33,7 +33,7 @@ function randomArray(prng: ReturnType<typeof createPrng>, n: number, scale: numb
   return Array.from({ length: n }, () => Math.fround(prng.normal() * scale));
 }
 
-Deno.test("AdamW.step() matches PyTorch's AdamW formula (float64) over several steps", () => {
+Deno.test("AdamW.step() matches PyTorch's AdamW formula (float64) over several steps", async () => {
   const prng = createPrng(11);
   const init = { w: randomArray(prng, 6, 1), b: randomArray(prng, 3, 0.1), frozen: randomArray(prng, 2, 1) };
   const ref = new ReferenceAdamW(0.8, 0.99, 1e-8, 0.01);
@@ -61,7 +61,7 @@ Deno.test("AdamW.step() matches PyTorch's AdamW formula (float64) over several s
   }
   // No gradient ever: untouched (no weight decay), and no state.
   assertEquals(Array.from(vars.frozen.dataSync()), init.frozen);
-  const state = opt.adamwState();
+  const state = await opt.adamwState();
   assertEquals(Object.keys(state.params).sort(), ["b", "w"]);
   assertEquals(state.params.w!.step, 6);
   assertEquals(state.params.b!.step, 5);
@@ -82,14 +82,14 @@ Deno.test("AdamW first step moves each weight by about lr·sign(g) and decays it
   tf.dispose([w, g]);
 });
 
-Deno.test("AdamW state round-trips through plain arrays: a restored optimiser continues identically", () => {
+Deno.test("AdamW state round-trips through plain arrays: a restored optimiser continues identically", async () => {
   const prng = createPrng(3);
   const init = randomArray(prng, 4, 1);
   const grads = Array.from({ length: 5 }, () => randomArray(prng, 4, 1));
   const a = tf.variable(tf.tensor1d(init));
   const optA = createAdamW();
   for (const g of grads.slice(0, 3)) tf.tidy(() => optA.step({ p: a }, { p: tf.tensor1d(g) }, 0.01));
-  const saved: AdamWState = optA.adamwState();
+  const saved: AdamWState = await optA.adamwState();
   // A JSON-like copy (what a checkpoint writer would store), then a fresh optimiser and parameter.
   const copy: AdamWState = {
     params: Object.fromEntries(
@@ -105,9 +105,9 @@ Deno.test("AdamW state round-trips through plain arrays: a restored optimiser co
     tf.tidy(() => optB.step({ p: b }, { p: tf.tensor1d(g) }, 0.01));
   }
   assertEquals(Array.from(b.dataSync()), Array.from(a.dataSync()));
-  assertEquals(optB.adamwState().params.p!.step, 5);
+  assertEquals((await optB.adamwState()).params.p!.step, 5);
   saved.params.p!.v.fill(7); // snapshots share no memory with the optimiser
-  assertEquals(optA.adamwState().params.p!.v.some((x) => x === 7), false);
+  assertEquals((await optA.adamwState()).params.p!.v.some((x) => x === 7), false);
   assertThrows(
     () =>
       optB.loadAdamwState({ params: { p: { step: 1, shape: [3], m: new Float32Array(4), v: new Float32Array(4) } } }),

@@ -28,7 +28,7 @@ for (const backend of ["cpu", "wasm"] as const) {
       weightDecay: golden.weight_decay,
     });
     const xt = tf.tensor3d(x.data as Float32Array, x.shape as [number, number, number]);
-    const r = trainStep(params, opt, xt, labels, {
+    const r = await trainStep(params, opt, xt, labels, {
       lr: golden.lr,
       clipNorm: golden.clip_grad_norm,
       dropout: 0,
