@@ -6,8 +6,9 @@
  * @example
  * ```ts ignore
  * import { createFrontEnd, loadAudio } from "./mod.ts";
- * const frontEnd = createFrontEnd({ kind: "pycqt", fmin: 32, nBins: 96, binsPerOctave: 12 });
- * const feat = frontEnd.compute(await loadAudio("song.mp3", { sampleRateHz: 16000 })); // (T, 96) dB
+ * const frontEnd = await createFrontEnd({ kind: "pycqt", fmin: 32, nBins: 96, binsPerOctave: 12 });
+ * const [feat] = await frontEnd.computeMany([await loadAudio("song.mp3", { sampleRateHz: 16000 })]); // (T, 96) dB
+ * frontEnd.close();
  * ```
  *
  * @module
@@ -44,3 +45,17 @@ export * from "./lib/eval/map.ts";
 export * from "./lib/eval/chroma_baseline.ts";
 export * from "./lib/gpu/device.ts";
 export * from "./lib/gpu/select.ts";
+export * from "./lib/eval/chunks.ts";
+export * from "./lib/eval/distance.ts";
+export * from "./lib/eval/evaluate.ts";
+export * from "./lib/eval/bootstrap.ts";
+export * from "./lib/eval/align.ts";
+export * from "./lib/eval/wav_features.ts";
+export * from "./lib/search/exact.ts";
+export * from "./lib/search/search_webgpu.ts";
+export * from "./lib/search/index_file.ts";
+export * from "./lib/search/identify.ts";
+export * from "./lib/search/export.ts";
+export * from "./lib/search/reference_set.ts";
+export * from "./lib/report/report.ts";
+export * from "./lib/report/html.ts";

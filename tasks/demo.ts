@@ -1,8 +1,9 @@
 // deno-lint-ignore-file no-console
 /**
  * `deno task demo`: the whole pipeline on built-in data, end to end: synthesise a small covers data
- * set (data/demo), extract its features, train a small model (egs/demo) and report retrieval on
- * works held out of training. Evaluation reports and identification join as they land.
+ * set (data/demo), extract its features, train a small model (egs/demo), report retrieval on works
+ * held out of training, write the run's report page, and identify one held-out recording against an
+ * index of all the others.
  *
  * Permissions: read, write data/ and egs/, env (yaml).
  *
@@ -18,6 +19,10 @@ import { pitchClassProfile, profileDistanceMatrix } from "../lib/eval/chroma_bas
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { createProgressWriter, formatDuration, formatProgress } from "../lib/cli/progress.ts";
 import { runExtract } from "./extract.ts";
+import { main as reportMain } from "./report.ts";
+import { main as indexMain } from "./index.ts";
+import { main as identifyMain } from "./identify.ts";
+import { isSpeedVariant } from "../lib/eval/align.ts";
 
 /** Usage text. */
 export const USAGE = `Usage: deno task demo [--dir data/demo] [--egs egs/demo] [--works N] [--versions K] [--seconds S]
@@ -26,7 +31,9 @@ export const USAGE = `Usage: deno task demo [--dir data/demo] [--egs egs/demo] [
 The whole pipeline on built-in data: synthesises N works x K versions of S seconds into <dir>, extracts
 features (speed augmentation, CQT, a split that holds a quarter of the works out), trains a small
 CoverHunter model in <egs> (from scratch each time), and reports retrieval on the held-out works: a
-model-free baseline, the untrained model and the trained one.
+model-free baseline, the untrained model and the trained one. Then it writes the run's report page
+(<egs>/report.html) and identifies one held-out recording against an index of all the others
+(<egs>/demo.index).
 
 Options:
   --dir D        data folder (default data/demo)
@@ -120,7 +127,7 @@ export async function main(args: string[]): Promise<number> {
   const write = (t: string) => Deno.stdout.writeSync(new TextEncoder().encode(t));
 
   // 1. Built-in data.
-  console.log(`demo 1/4: synthesising ${works} works x ${versions} versions x ${seconds} s into ${dir}`);
+  console.log(`demo 1/6: synthesising ${works} works x ${versions} versions x ${seconds} s into ${dir}`);
   const bar = createProgressWriter(write, Deno.stdout.isTerminal());
   const ts = performance.now();
   await writeSynthDataset(
@@ -133,7 +140,7 @@ export async function main(args: string[]): Promise<number> {
   await writeTextFileAtomic(join(dir, "hparams.yaml"), DEMO_DATA_HPARAMS);
 
   // 2. Features, and the held-out works' original recordings as the retrieval test set.
-  console.log("demo 2/4: extracting features");
+  console.log("demo 2/6: extracting features");
   const summary = await runExtract(dir, { workers, indent: "  ", ...(deviceRequest ? { deviceRequest } : {}) });
   if (summary.failures.length > 0) return 1;
   const heldout = (await readLines(join(dir, "test.txt"))).filter((l) => l.speed === undefined);
@@ -147,7 +154,7 @@ export async function main(args: string[]): Promise<number> {
   const hparams = await loadTrainHparams(join(egs, "config", "hparams.yaml"));
   const backend = await initDeviceBackend(deviceRequest ?? "auto");
   console.log(
-    `demo 3/4: training in ${egs} on ${backend}; held out: ${heldout.length} recordings of ${heldoutWorks} works`,
+    `demo 3/6: training in ${egs} on ${backend}; held out: ${heldout.length} recordings of ${heldoutWorks} works`,
   );
   const result = await train({
     egsDir: egs,
@@ -170,7 +177,7 @@ export async function main(args: string[]): Promise<number> {
   const best = result.history.find((h) => h.epoch === result.bestEpoch)?.map.heldout;
   const fmt = (m: { mAP: number; hitRate: number; rank1: number } | undefined) =>
     m ? `mAP ${m.mAP.toFixed(3)}, hit rate ${m.hitRate.toFixed(3)}, MR1 ${m.rank1.toFixed(2)}` : "not measured";
-  console.log(`demo 4/4: retrieval among ${heldout.length} recordings of ${heldoutWorks} works never seen in training`);
+  console.log(`demo 4/6: retrieval among ${heldout.length} recordings of ${heldoutWorks} works never seen in training`);
   console.log(`  random ranking:                     mAP ~${expectedRandomMap(versions, heldout.length).toFixed(3)}`);
   console.log(
     `  pitch-class profile (no model):     mAP ${base.meanAp.toFixed(3)}, hit rate ${base.hitRate.toFixed(3)}, MR1 ${
@@ -179,10 +186,30 @@ export async function main(args: string[]): Promise<number> {
   );
   console.log(`  CoverHunter model, untrained:       ${fmt(before)}`);
   console.log(`  CoverHunter model, trained (epoch ${result.bestEpoch}): ${fmt(best)}`);
+
+  // 5. The report page of the run.
+  console.log(`demo 5/6: report`);
+  const reportPath = join(egs, "report.html");
+  if ((await reportMain([egs, "--out", reportPath, "--testset", "heldout"])) !== 0) return 1;
+
+  // 6. Identify one held-out recording against an index of every other recording (speed copies left out).
+  const query = heldout[0]!;
+  const refs = (await readLines(join(dir, "full.txt"))).filter((l) => !isSpeedVariant(l) && l.utt !== query.utt);
+  const refList = join(egs, "index_refs.txt");
+  const indexPath = join(egs, "demo.index");
+  await writeLines(refList, refs);
+  await Deno.remove(indexPath).catch(() => {});
+  console.log(
+    `demo 6/6: identify ${query.wav} (${query.song}, a work never seen in training) among the ${refs.length} other ` +
+      `recordings`,
+  );
+  const device = ["--device", deviceRequest ?? "auto"];
+  if ((await indexMain([egs, refList, indexPath, ...device])) !== 0) return 1;
+  if ((await identifyMain([egs, indexPath, String(query.wav), "--top", "5", ...device])) !== 0) return 1;
   console.log(
     `demo done in ${
       formatDuration((performance.now() - t0) / 1000)
-    }; model in ${egs}/checkpoints, TensorBoard logs in ${egs}/logs`,
+    }; model in ${egs}/checkpoints, TensorBoard logs in ${egs}/logs, report ${reportPath}, index ${indexPath}`,
   );
   return 0;
 }

@@ -12,7 +12,10 @@
 import { join } from "node:path";
 import { initDeviceBackend } from "../lib/model/backend.ts";
 import { loadModelDir } from "../lib/model/load_model.ts";
-import { readLines } from "../lib/io/lines.ts";
+import { type Line, readLines } from "../lib/io/lines.ts";
+import { materializeFeatures } from "../lib/eval/wav_features.ts";
+import { createFrontEnd } from "../lib/features/front_end.ts";
+import { frontEndFor } from "../lib/search/reference_set.ts";
 import { encodeNpy } from "../lib/io/npy.ts";
 import { writeFileAtomic, writeTextFileAtomic } from "../lib/io/atomic.ts";
 import { formatLine } from "../lib/io/lines.ts";
@@ -27,12 +30,13 @@ import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
 /** Usage text. */
 export const USAGE =
   `Usage: deno task eval <model_dir> <query.txt> <ref.txt> [--query-in-ref FILE] [--bootstrap N] [--out DIR]
-                      [--epoch E] [--batch B] [--device auto|webgpu|cpu|wasm]
+                      [--epoch E] [--batch B] [--device auto|webgpu|cpu|wasm] [--feat-cache DIR] [--data-hparams F]
 
 <model_dir>: one of our runs (egs/<set>: the best epoch unless --epoch), a folder with hparams.yaml +
 model.safetensors, or an original CoverHunter / CoverHunterMPS model folder as is (config/hparams.yaml +
-pt_model/g_* or checkpoints/g_*). <query.txt>, <ref.txt>: full.txt-style lines with 'feat' (features);
-the same file twice = self-retrieval with the diagonal excluded.
+pt_model/g_* or checkpoints/g_*). <query.txt>, <ref.txt>: full.txt-style lines with 'feat' (features), or
+dataset.txt-style lines with only 'wav' (decoded and CQT'd here, cached; works numbered from 'song' when the
+lines have no song_id); the same file twice = self-retrieval with the diagonal excluded.
 
 Options:
   --query-in-ref FILE  (query, ref) index pairs to exclude (the reference's JSON format)
@@ -41,6 +45,8 @@ Options:
   --epoch E            a specific epoch of one of our runs
   --batch B            chunks per forward pass (default 16)
   --device D           auto (WebGPU on a hardware adapter, else wasm), webgpu, cpu, wasm
+  --feat-cache DIR     cache of features of audio-only lines (default <out>/feat_cache)
+  --data-hparams FILE  front end for audio-only lines (default hparams.yaml beside <query.txt>, else PyCqt 96 bins)
   -h, --help           show this help`;
 
 /** Flags (the docs test checks docs/cli.md against these). */
@@ -51,8 +57,32 @@ export const OPTIONS: TaskOptions = {
   epoch: { type: "string" },
   batch: { type: "string" },
   device: { type: "string" },
+  "feat-cache": { type: "string" },
+  "data-hparams": { type: "string" },
   help: { type: "boolean", short: "h" },
 };
+
+/**
+ * Gives lines without `song_id`/`work_id` an integer `song_id` from their `song` (or `work`) name, numbered in order of
+ * first appearance over the query then the ref lines, so that both files share one numbering. Lines that have an id
+ * are left alone; a file mixing the two keeps its ids and numbers the rest after the largest.
+ */
+export function assignSongIds(query: Line[], ref: Line[], sameFile: boolean): [Line[], Line[]] {
+  const all = sameFile ? query : [...query, ...ref];
+  if (all.every((l) => l.song_id !== undefined || l.work_id !== undefined)) return [query, ref];
+  const ids = new Map<string, number>();
+  let next = 1 + Math.max(-1, ...all.map((l) => Number(l.song_id ?? l.work_id ?? -1)).filter(Number.isInteger));
+  const fix = (l: Line): Line => {
+    if (l.song_id !== undefined || l.work_id !== undefined) return l;
+    const name = l.song ?? l.work;
+    if (typeof name !== "string") return l; // evaluateRetrieval names the line
+    let id = ids.get(name);
+    if (id === undefined) ids.set(name, id = next++);
+    return { ...l, song_id: id };
+  };
+  const q = query.map(fix);
+  return [q, sameFile ? q : ref.map(fix)];
+}
 
 /** Runs the task; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -70,9 +100,35 @@ export async function main(args: string[]): Promise<number> {
     values.epoch === undefined ? {} : { epoch: intFlag("epoch", values.epoch, 1) },
   );
   console.log(`eval: ${model.source} on ${backend}; chunks of ${model.chunkS} s (${model.chunkFrame} model frames)`);
-  const queryLines = await readLines(queryPath);
   const sameFile = queryPath === refPath;
-  const refLines = sameFile ? queryLines : await readLines(refPath);
+  let queryLines = await readLines(queryPath);
+  let refLines = sameFile ? queryLines : await readLines(refPath);
+  // Lines with only 'wav' (dataset.txt style): features computed here, cached for the next run.
+  const needsAudio = [...queryLines, ...refLines].some((l) => typeof l.feat !== "string");
+  if (needsAudio) {
+    const options = await frontEndFor(queryPath, values["data-hparams"] as string | undefined);
+    const frontEnd = await createFrontEnd(options);
+    const cacheDir = String(values["feat-cache"] ?? join(String(values.out ?? join(modelDir, "eval")), "feat_cache"));
+    console.log(`eval: audio-only lines: CQT (${options.kind}, ${options.nBins} bins) cached in ${cacheDir}`);
+    try {
+      const t1 = performance.now();
+      const bar1 = createProgressWriter(
+        (t) => Deno.stdout.writeSync(new TextEncoder().encode(t)),
+        Deno.stdout.isTerminal(),
+      );
+      const progress = (done: number, total: number) =>
+        bar1.update(formatProgress("features", done, total, (performance.now() - t1) / 1000), done === total);
+      queryLines = await materializeFeatures(queryLines, { frontEnd, cacheDir, name: queryPath, onProgress: progress });
+      refLines = sameFile
+        ? queryLines
+        : await materializeFeatures(refLines, { frontEnd, cacheDir, name: refPath, onProgress: progress });
+      bar1.end();
+    } finally {
+      frontEnd.close();
+    }
+  }
+  // dataset.txt lines name their work ('song') but carry no integer id: number the works, shared by both files.
+  [queryLines, refLines] = assignSongIds(queryLines, refLines, sameFile);
   const qir = values["query-in-ref"] === undefined
     ? undefined
     : await readQueryInRef(String(values["query-in-ref"]), { numQuery: queryLines.length, numRef: refLines.length });

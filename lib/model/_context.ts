@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { dropoutMask } from "./dropout_mask.ts";
 import type { Prng } from "../data/prng.ts";
 import type { Ops } from "./_ops.ts";
 import type { BatchNormStats } from "./batch_norm.ts";
@@ -29,8 +30,8 @@ export interface ForwardContext {
 
 /**
  * Inverted dropout (PyTorch `nn.Dropout`): in training mode each element is kept with probability 1 - p and
- * scaled by 1 / (1 - p); the mask is drawn from `ctx.prng`, element by element in row-major order. Identity in
- * eval mode or when p = 0.
+ * scaled by 1 / (1 - p); the mask is a hash of (seed, element index) with one seed drawn from `ctx.prng` per call
+ * (see dropout_mask.ts). Identity in eval mode or when p = 0.
  *
  * @throws {TypeError} when a mask is needed and the context has no prng
  */
@@ -38,9 +39,7 @@ export function dropout(x: tf.Tensor, ctx: ForwardContext): tf.Tensor {
   const p = ctx.dropout;
   if (!ctx.training || p === 0) return x;
   if (ctx.prng === undefined) throw new TypeError("dropout in training mode needs a prng (createPrng(seed))");
-  const keep = 1 - p;
-  const scale = 1 / keep;
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = ctx.prng.next() < keep ? scale : 0;
-  return tf.mul(x, tf.tensor(mask, x.shape, "float32"));
+  // One draw per call seeds a hash mask (dropout_mask.ts): drawn on the GPU under webgpu, no per-element upload.
+  const seed = Math.floor(ctx.prng.next() * 2 ** 32) >>> 0;
+  return tf.mul(x, dropoutMask(x.shape, seed, p));
 }

@@ -2,7 +2,7 @@ import { assertEquals, assertOk } from "../_assert.ts";
 import { join } from "node:path";
 import { ROOT, runTask, tempDataDir } from "./_run.ts";
 
-Deno.test("deno task demo runs end to end on a small built-in set: synth, extract, train, retrieval", async () => {
+Deno.test("deno task demo runs end to end on a small built-in set: synth, extract, train, retrieval, report, identify", async () => {
   const rel = await tempDataDir("demo");
   const egs = rel.replace(/^data\//, "egs/");
   try {
@@ -12,15 +12,22 @@ Deno.test("deno task demo runs end to end on a small built-in set: synth, extrac
     ]);
     assertEquals(r.code, 0, r.stdout + r.stderr);
     const wants = [
-      "demo 1/4",
+      "demo 1/6",
       "16 recordings, 8 works, 48 feature files",
-      "demo 3/4: training",
+      "demo 3/6: training",
       "epoch 0 (untrained) heldout: mAP",
       "epoch 1/1 done",
       "CoverHunter model, trained (epoch 1): mAP",
+      "demo 5/6: report",
+      "demo 6/6: identify",
+      "added 15 tracks",
+      "index egs/",
       "demo done",
     ];
     for (const want of wants) assertOk(r.stdout.includes(want), `'${want}' missing from:\n${r.stdout}`);
+    // The report page and the index exist; identify printed a verdict for the held-out recording.
+    assertOk((await Deno.stat(join(ROOT, egs, "report.html"))).size > 10000);
+    assertOk(/\(1 chunk\): (version of|no version)/.test(r.stdout), r.stdout);
   } finally {
     await Deno.remove(join(ROOT, rel), { recursive: true });
     await Deno.remove(join(ROOT, egs), { recursive: true }).catch(() => {});

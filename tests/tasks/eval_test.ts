@@ -7,7 +7,7 @@ import { extractFeatures } from "../../lib/data/extract.ts";
 import { createJobRunner } from "../../lib/data/job_runner.ts";
 import { parseNpy } from "../../lib/io/npy.ts";
 
-Deno.test("deno task eval: an original PyTorch model folder as is, self-retrieval, bootstrap, files out", async () => {
+Deno.test("deno task eval: an original PyTorch model folder as is, self-retrieval, bootstrap, files out; audio-only lines", async () => {
   const data = await tempDataDir("eval");
   const out = data.replace(/^data\//, "egs/");
   const modelDir = await Deno.makeTempDir({ prefix: "orig_model_" });
@@ -41,6 +41,23 @@ Deno.test("deno task eval: an original PyTorch model folder as is, self-retrieva
     assertEquals(dist.shape, [6, 6]);
     assertEquals(dist.data[0], -1); // the diagonal is excluded
     assertEquals((await Deno.readTextFile(join(ROOT, out, "ranks.txt"))).trim().split("\n").length, 6);
+
+    // The same recordings as dataset.txt lines (only 'wav' and 'song'): features computed and cached by eval, works
+    // numbered from the song names; the metrics are those of the extracted features.
+    const dataset = join(data, "dataset.txt");
+    const out2 = `${out}_wav`;
+    const r2 = await runTask("eval", [modelDir, dataset, dataset, "--out", out2, "--device", "wasm"]);
+    assertEquals(r2.code, 0, r2.stdout + r2.stderr);
+    const metrics2 = JSON.parse(await Deno.readTextFile(join(ROOT, out2, "metrics.json")));
+    assertOk(Math.abs(metrics2.mAP - metrics.mAP) < 1e-9, `${metrics2.mAP} vs ${metrics.mAP}`);
+    const cache = join(ROOT, out2, "feat_cache");
+    const cached = [...Deno.readDirSync(cache)].filter((e) => e.name.endsWith(".npy")).map((e) => e.name);
+    assertEquals(cached.length, 6);
+    const mtime = (await Deno.stat(join(cache, cached[0]!))).mtime;
+    const r3 = await runTask("eval", [modelDir, dataset, dataset, "--out", out2, "--device", "wasm"]);
+    assertEquals(r3.code, 0, r3.stdout + r3.stderr);
+    assertEquals((await Deno.stat(join(cache, cached[0]!))).mtime, mtime); // read back, not recomputed
+    await Deno.remove(join(ROOT, out2), { recursive: true });
   } finally {
     await Deno.remove(join(ROOT, data), { recursive: true });
     await Deno.remove(join(ROOT, out), { recursive: true }).catch(() => {});
