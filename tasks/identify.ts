@@ -4,7 +4,7 @@
  * print the top-N works of the index with distances and a calibrated score; says so when nothing in the index is
  * closer than chance.
  *
- * Permissions: read, env (yaml); `--json FILE` needs write access to that file.
+ * Permissions: read, write egs/ and data/ (`--json FILE`), env (yaml).
  *
  * @module
  */
@@ -82,7 +82,7 @@ function formatMatches(r: IdentifyResult, threshold: number): string {
   const rows = r.matches.map((m, i) =>
     `  ${String(i + 1).padStart(2)}. ${m.song.padEnd(24)} work ${m.work.padEnd(8)} d=${m.distance.toFixed(4)}  ` +
     `p=${m.p.toPrecision(2).padEnd(7)} expected=${m.expected.toPrecision(2).padEnd(7)} via ${m.utt} ` +
-    `(query ${m.queryStartS} s ~ ref ${m.refStartS} s)`
+    `(query ${m.queryStartS} s ~ ref ${m.refStartS} s)` + (m.distance < 1e-6 ? " [the same recording]" : "")
   );
   return [head, ...rows].join("\n");
 }

@@ -5,7 +5,7 @@
  * run resumes where it stopped). Optional exports for other engines: a `.npy` matrix + JSON lines, and SQL for
  * PostgreSQL/pgvector.
  *
- * Permissions: read, write (the index, its feature cache and exports), env (yaml).
+ * Permissions: read, write egs/ and data/ (the index, its feature cache and exports), env (yaml).
  *
  * @module
  */
