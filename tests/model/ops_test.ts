@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createPrng } from "../../lib/data/prng.ts";
-import { createOps, gradSafeOps, nativeOps, type Ops } from "../../lib/model/_ops.ts";
+import { createOps, gradSafeOps, matMulPerBatch, nativeOps, type Ops } from "../../lib/model/_ops.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { assertEquals, assertOk } from "../_assert.ts";
 
@@ -93,4 +93,25 @@ Deno.test({
     for (let i = 0; i < expected.length; i++) diff = Math.max(diff, Math.abs(actual[i]! - expected[i]!));
     assertOk(diff <= 1e-3, `max |Δ| ${diff}`);
   },
+});
+
+Deno.test("matMulPerBatch() equals tf.matMul for rank 2, 3 and 4 operands", async () => {
+  await initBackend("cpu");
+  tf.tidy(() => {
+    for (
+      const [lead, m, k, n] of [[[], 3, 4, 5], [[6], 7, 3, 2], [[2, 3], 5, 8, 4]] as [
+        number[],
+        number,
+        number,
+        number,
+      ][]
+    ) {
+      const a = tf.randomNormal([...lead, m, k], 0, 1, "float32", 1);
+      const b = tf.randomNormal([...lead, k, n], 0, 1, "float32", 2);
+      const got = matMulPerBatch(a, b);
+      assertEquals(got.shape, [...lead, m, n]);
+      const diff = tf.max(tf.abs(tf.sub(got, tf.matMul(a, b)))).dataSync()[0]!;
+      assertOk(diff < 1e-5, `lead [${lead}]: ${diff}`);
+    }
+  });
 });
