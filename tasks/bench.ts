@@ -26,6 +26,7 @@ import { classify, embed } from "../lib/model/model.ts";
 import { createAdamW } from "../lib/train/adamw.ts";
 import { computeLosses, trainStep } from "../lib/train/train_step.ts";
 import { embedBatch } from "../lib/train/train.ts";
+import { createEmbedPool } from "../lib/model/embed_pool.ts";
 import { cpus } from "node:os";
 import {
   changeTempo,
@@ -50,7 +51,7 @@ import { composeWork, renderVersion } from "../lib/data/synth.ts";
 /** Usage text. */
 export const USAGE = `Usage: deno task bench extract [--seconds S] [--device auto|webgpu|cpu] [--out FILE] [--no-write]
        deno task bench train|embed [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--blocks 6] [--device D]
-                                   [--profile]
+                                   [--profile] [--workers N]
        deno task bench search [--refs 100000,1000000] [--queries 4096] [--k 10] [--device D]
 
 Measures seconds of audio processed per second (x real time) for decode + resample (44.1 kHz stereo WAV
@@ -72,6 +73,7 @@ Options:
   --steps N     train/embed: timed steps per batch size after one warm-up (default 3)
   --blocks N    train/embed: Conformer blocks (default 6)
   --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile)
+  --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
   --refs L      search: reference set sizes, comma-separated (default 100000,1000000)
   --queries N   search: queries (default 4096)
   --k K         search: results per query (default 10)
@@ -88,6 +90,7 @@ export const OPTIONS: TaskOptions = {
   steps: { type: "string" },
   blocks: { type: "string" },
   profile: { type: "boolean" },
+  workers: { type: "string" },
   refs: { type: "string" },
   queries: { type: "string" },
   k: { type: "string" },
@@ -279,6 +282,7 @@ async function benchModel(
     blocks: number;
     device: "auto" | "webgpu" | "cpu" | "wasm";
     profile: boolean;
+    workers: number;
   },
 ): Promise<Row[]> {
   const backend = await initDeviceBackend(o.device);
@@ -287,13 +291,21 @@ async function benchModel(
   const optimizer = createAdamW();
   const prng = createPrng(2);
   const rows: Row[] = [];
+  const kind = tf.getBackend();
+  const pool = what === "embed" && o.workers > 1 && (kind === "cpu" || kind === "wasm")
+    ? await createEmbedPool(params, { workers: o.workers, backend: kind })
+    : undefined;
   try {
     for (const b of o.batches) {
       const x = tf.tidy(() => tf.randomNormal([b, o.frames, config.inputDim], -40, 20, "float32", 3)) as tf.Tensor3D;
       const labels = Int32Array.from({ length: b }, (_, i) => Math.floor(i / 2));
+      const xHost = pool ? (await x.data()) as Float32Array : undefined;
       const once = async () => {
         if (what === "train") await trainStep(params, optimizer, x, labels, { lr: 1e-3, prng });
-        else {
+        else if (pool) {
+          // One batch per worker, all in flight: a "step" embeds workers x B chunks.
+          await Promise.all(Array.from({ length: pool.concurrency }, () => pool!.embed(xHost!, b)));
+        } else {
           const e = tf.tidy(() => embed(params, x).embedding);
           await e.data(); // asynchronous: Deno's WebGPU has no synchronous readback
           e.dispose();
@@ -310,20 +322,23 @@ async function benchModel(
         const t0 = performance.now();
         for (let i = 0; i < o.steps; i++) await once();
         const s = (performance.now() - t0) / 1000 / o.steps;
-        cell = `${(b / s).toFixed(1)}/s (${(s * 1000).toFixed(0)} ms per batch)`;
+        const chunks = b * (pool?.concurrency ?? 1);
+        cell = `${(chunks / s).toFixed(1)}/s (${(s * 1000).toFixed(0)} ms per ${pool ? `${chunks} chunks` : "batch"})`;
       } catch (e) {
         cell = `failed: ${(e as Error).message.slice(0, 80)}`;
       } finally {
         x.dispose();
       }
       emit(rows, {
-        what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}`,
+        what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}` +
+          (pool ? `, ${pool.concurrency} workers` : ""),
         ours: cell,
         reference: TORCH_ANCHORS[what]![b] ?? "-",
         ratio: "-",
       });
     }
   } finally {
+    pool?.close();
     optimizer.dispose();
     disposeParams(params);
   }
@@ -560,7 +575,8 @@ export async function main(args: string[]): Promise<number> {
     const blocks = intFlag("blocks", values.blocks ?? 6, 1, 64);
     console.log(`bench ${what}: B ${batches.join("/")}, T ${frames}, ${blocks} blocks, on ${machine()}`);
     const profile = values.profile === true;
-    rows = await benchModel(what as "train" | "embed", { batches, frames, steps, blocks, device, profile });
+    const workers = intFlag("workers", values.workers ?? 1, 0, 256);
+    rows = await benchModel(what as "train" | "embed", { batches, frames, steps, blocks, device, profile, workers });
   }
   const table = formatTable(`bench ${what}`, `deno task bench ${args.join(" ")}`, rows);
   console.log(table);

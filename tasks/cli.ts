@@ -7,6 +7,7 @@
  */
 import { UsageError } from "../lib/cli/args.ts";
 import { inWorker, serveExtractJobs } from "../lib/data/extract_serve.ts";
+import { serveEmbedJobs } from "../lib/model/embed_serve.ts";
 
 /** A subcommand: its module exports `main(args)` returning an exit code, and `USAGE`. */
 interface Command {
@@ -98,6 +99,12 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-// In a single-file bundle this file is also the extraction workers' entry (see lib/data/job_runner.ts).
-if (inWorker()) serveExtractJobs();
-else if (import.meta.main) Deno.exit(await main(Deno.args));
+// In a single-file bundle this file is also the workers' entry (lib/data/job_runner.ts, lib/model/embed_pool.ts):
+// the first message says which kind of worker it is.
+if (inWorker()) {
+  globalThis.onmessage = (ev: MessageEvent<{ type?: string }>) => {
+    if (String(ev.data?.type ?? "").startsWith("embed")) serveEmbedJobs();
+    else serveExtractJobs();
+    (globalThis.onmessage as (e: MessageEvent) => void)(ev);
+  };
+} else if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -22,7 +22,7 @@ import { formatLine } from "../lib/io/lines.ts";
 import { evaluateRetrieval } from "../lib/eval/evaluate.ts";
 import { readQueryInRef } from "../lib/eval/distance.ts";
 import { bootstrapMetrics } from "../lib/eval/bootstrap.ts";
-import { embedBatch } from "../lib/train/train.ts";
+import { createEmbedder, type Embedder } from "../lib/model/embed_pool.ts";
 import { disposeParams } from "../lib/model/params.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
@@ -31,6 +31,7 @@ import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
 export const USAGE =
   `Usage: deno task eval <model_dir> <query.txt> <ref.txt> [--query-in-ref FILE] [--bootstrap N] [--out DIR]
                       [--epoch E] [--batch B] [--device auto|webgpu|cpu|wasm] [--feat-cache DIR] [--data-hparams F]
+                      [--workers N]
 
 <model_dir>: one of our runs (egs/<set>: the best epoch unless --epoch), a folder with hparams.yaml +
 model.safetensors, or an original CoverHunter / CoverHunterMPS model folder as is (config/hparams.yaml +
@@ -47,6 +48,7 @@ Options:
   --device D           auto (WebGPU on a hardware adapter, else wasm), webgpu, cpu, wasm
   --feat-cache DIR     cache of features of audio-only lines (default <out>/feat_cache)
   --data-hparams FILE  front end for audio-only lines (default hparams.yaml beside <query.txt>, else PyCqt 96 bins)
+  --workers N          CPU backends: embed on N worker threads (default: one per core; 0 or 1: in this thread)
   -h, --help           show this help`;
 
 /** Flags (the docs test checks docs/cli.md against these). */
@@ -57,6 +59,7 @@ export const OPTIONS: TaskOptions = {
   epoch: { type: "string" },
   batch: { type: "string" },
   device: { type: "string" },
+  workers: { type: "string" },
   "feat-cache": { type: "string" },
   "data-hparams": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -133,8 +136,14 @@ export async function main(args: string[]): Promise<number> {
     ? undefined
     : await readQueryInRef(String(values["query-in-ref"]), { numQuery: queryLines.length, numRef: refLines.length });
   const bar = createProgressWriter((t) => Deno.stdout.writeSync(new TextEncoder().encode(t)), Deno.stdout.isTerminal());
-  const t0 = performance.now();
+  let embedder: Embedder | undefined;
   try {
+    embedder = await createEmbedder(
+      model,
+      values.workers === undefined ? undefined : intFlag("workers", values.workers, 0, 256),
+    );
+    console.log(`eval: embedding ${embedder.description}`);
+    const t0 = performance.now();
     const r = await evaluateRetrieval({
       queryLines,
       refLines,
@@ -144,7 +153,8 @@ export async function main(args: string[]): Promise<number> {
       meanSize: model.meanSize,
       chunkS: model.chunkS,
       batchSize,
-      embed: (x, b) => embedBatch(model.params, x, [b, model.chunkFrame, x.length / (b * model.chunkFrame)]),
+      embed: embedder.embed,
+      concurrency: embedder.concurrency,
       onProgress: (p) =>
         bar.update(formatProgress("embed", p.done, p.total, (performance.now() - t0) / 1000), p.done === p.total),
     });
@@ -183,6 +193,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     bar.end();
+    embedder?.close();
     disposeParams(model.params);
   }
 }

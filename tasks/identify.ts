@@ -27,7 +27,8 @@ import {
 } from "../lib/search/identify.ts";
 import { createGpuSearch, GPU_SEARCH_MAX_K, type GpuSearch } from "../lib/search/search_webgpu.ts";
 import { requestGpuDevice } from "../lib/gpu/device.ts";
-import { frontEndFromHeader, modelEmbedFn } from "../lib/search/reference_set.ts";
+import { frontEndFromHeader } from "../lib/search/reference_set.ts";
+import { createEmbedder } from "../lib/model/embed_pool.ts";
 import { writeTextFileAtomic } from "../lib/io/atomic.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 
@@ -129,12 +130,13 @@ export async function main(args: string[]): Promise<number> {
     }
     const frontEnd = await createFrontEnd(frontEndFromHeader(index.header.front_end));
     frontEnds.push(frontEnd);
+    const embedder = await createEmbedder(model, 0); // a query is a few chunks: no worker start-up
     const results: IdentifyResult[] = [];
     for (const file of files) {
       // The query is decoded and CQT'd in memory (no cache: nothing is written).
       const [feat] = await frontEnd.computeMany([await loadAudio(file)]);
       const { tracks, embeddings } = await embedLines([{ utt: basename(file), feat: file, feat_len: feat!.frames }], {
-        embed: modelEmbedFn(model),
+        embed: embedder.embed,
         chunkFrame: model.chunkFrame,
         meanSize: model.meanSize,
         chunkS: model.chunkS,

@@ -25,7 +25,8 @@ import {
   type IndexTrackMeta,
   readIndexFile,
 } from "../lib/search/index_file.ts";
-import { frontEndFor, frontEndFromHeader, frontEndHeader, modelEmbedFn } from "../lib/search/reference_set.ts";
+import { frontEndFor, frontEndFromHeader, frontEndHeader } from "../lib/search/reference_set.ts";
+import { createEmbedder, type Embedder } from "../lib/model/embed_pool.ts";
 import { isSpeedVariant } from "../lib/eval/align.ts";
 import { writeIndexNpy, writeIndexSql } from "../lib/search/export.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
@@ -35,7 +36,7 @@ import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
 export const USAGE =
   `Usage: deno task index <model_dir> <full.txt|dataset.txt> <out.index> [--with-speed-variants] [--group N]
                        [--feat-cache DIR] [--data-hparams FILE] [--npy DIR] [--sql FILE]
-                       [--epoch E] [--batch B] [--device auto|webgpu|cpu|wasm]
+                       [--epoch E] [--batch B] [--device auto|webgpu|cpu|wasm] [--workers N]
 
 Embeds every track of the list (all its chunks, as eval cuts them) with the model and stores the embeddings
 with each line's metadata in <out.index>. If <out.index> exists, tracks already in it are skipped and new ones
@@ -52,6 +53,7 @@ Options:
   --epoch E              a specific epoch of one of our runs
   --batch B              chunks per forward pass (default 16)
   --device D             auto (WebGPU on a hardware adapter, else wasm), webgpu, cpu, wasm
+  --workers N            CPU backends: embed on N worker threads (default: one per core; 0 or 1: in this thread)
   -h, --help             show this help`;
 
 /** Flags (the docs test checks docs/cli.md against these). */
@@ -65,6 +67,7 @@ export const OPTIONS: TaskOptions = {
   epoch: { type: "string" },
   batch: { type: "string" },
   device: { type: "string" },
+  workers: { type: "string" },
   help: { type: "boolean", short: "h" },
 };
 
@@ -153,11 +156,19 @@ export async function main(args: string[]): Promise<number> {
     );
     const t0 = performance.now();
     let added = 0, chunks = 0;
+    let embedder: Embedder | undefined;
     try {
+      if (todo.length > 0) {
+        embedder = await createEmbedder(
+          model,
+          values.workers === undefined ? undefined : intFlag("workers", values.workers, 0, 256),
+        );
+      }
       for (let g = 0; g < todo.length; g += group) {
         const part = await materializeFeatures(todo.slice(g, g + group), { frontEnd, cacheDir, name: listPath });
         const { tracks, embeddings } = await embedLines(part, {
-          embed: modelEmbedFn(model),
+          embed: embedder!.embed,
+          concurrency: embedder!.concurrency,
           chunkFrame: model.chunkFrame,
           meanSize: model.meanSize,
           chunkS: model.chunkS,
@@ -179,6 +190,7 @@ export async function main(args: string[]): Promise<number> {
       }
     } finally {
       bar.end();
+      embedder?.close();
       frontEnd.close();
     }
     const s = (performance.now() - t0) / 1000;

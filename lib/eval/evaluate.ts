@@ -127,6 +127,11 @@ export interface EvaluateRetrievalOptions {
    * @default reads each line's `feat` path as `.npy` (float64 kept for the averaging, as the reference)
    */
   featStore?: FeatStore;
+  /**
+   * Batches in flight at once (use an embedding pool's `concurrency`); results keep their order.
+   * @default 1
+   */
+  concurrency?: number;
   /** Called after each batch and around the distance matrix. */
   onProgress?: (progress: EvalProgress) => void;
   /** Checked between batches; aborting rejects with the signal's reason. */
@@ -195,6 +200,7 @@ interface EmbedContext {
   meanSize: number;
   batchSize: number;
   bins: { value: number | undefined; from: string };
+  concurrency: number;
   signal: AbortSignal | undefined;
   onProgress: ((p: EvalProgress) => void) | undefined;
 }
@@ -210,34 +216,44 @@ async function embedFile(
   const { chunkFrame, meanSize, batchSize } = ctx;
   const chunkLen = chunkFrame * meanSize;
   const total = tracks.reduce((s, t) => s + t.chunks.length, 0);
-  let dim = 0;
-  let out = new Float32Array(0);
   let done = 0;
   let batch: Float32Array | undefined;
   let batchIds: string[] = [];
+  // Batch results by batch number: with several in flight they may arrive out of order.
+  const results: { n: number; emb: Float32Array }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
 
   const runBatch = async (): Promise<void> => {
     ctx.signal?.throwIfAborted();
     const n = batchIds.length;
-    const emb = await ctx.embed(batch!.subarray(0, n * chunkFrame * ctx.bins.value!), n);
-    if (!(emb instanceof Float32Array) || emb.length === 0 || emb.length % n !== 0) {
-      throw new RangeError(`embed returned ${emb?.length} values for ${n} windows (expected n·D)`);
-    }
-    if (dim === 0) {
-      dim = emb.length / n;
-      out = new Float32Array(total * dim);
-    } else if (emb.length !== n * dim) {
-      throw new RangeError(`embed returned ${emb.length / n} values per window, earlier ${dim}`);
-    }
-    for (let i = 0; i < emb.length; i++) {
-      if (!Number.isFinite(emb[i]!)) {
-        throw new RangeError(`${name}: non-finite embedding for ${batchIds[(i / dim) | 0]}`);
-      }
-    }
-    out.set(emb, done * dim);
-    done += n;
+    const ids = batchIds;
+    const index = results.length;
+    results.push({ n, emb: new Float32Array(0) });
+    // A copy when batches overlap: the staging buffer is refilled while this one is being embedded.
+    const view = batch!.subarray(0, n * chunkFrame * ctx.bins.value!);
+    const x = ctx.concurrency > 1 ? view.slice() : view;
     batchIds = [];
-    ctx.onProgress?.({ phase, done, total });
+    const job = (async () => {
+      const emb = await ctx.embed(x, n);
+      if (!(emb instanceof Float32Array) || emb.length === 0 || emb.length % n !== 0) {
+        throw new RangeError(`embed returned ${emb?.length} values for ${n} windows (expected n·D)`);
+      }
+      for (let i = 0; i < emb.length; i++) {
+        if (!Number.isFinite(emb[i]!)) {
+          throw new RangeError(`${name}: non-finite embedding for ${ids[(i / (emb.length / n)) | 0]}`);
+        }
+      }
+      results[index] = { n, emb };
+      done += n;
+      ctx.onProgress?.({ phase, done, total });
+    })();
+    const tracked: Promise<void> = job.catch((e) => {
+      failure ??= e;
+    }).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    if (inFlight.size >= ctx.concurrency) await Promise.race(inFlight);
+    if (failure !== undefined) throw failure;
   };
 
   for (const track of tracks) {
@@ -269,13 +285,25 @@ async function embedFile(
     }
   }
   if (batchIds.length > 0) await runBatch();
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
+  const dim = results.length > 0 ? results[0]!.emb.length / results[0]!.n : 0;
+  const out = new Float32Array(total * dim);
+  let row = 0;
+  for (const r of results) {
+    if (r.emb.length !== r.n * dim) {
+      throw new RangeError(`embed returned ${r.emb.length / r.n} values per window, earlier ${dim}`);
+    }
+    out.set(r.emb, row * dim);
+    row += r.n;
+  }
   return { data: out, dim, chunkCounts: tracks.map((t) => t.chunks.length) };
 }
 
 /** Options of {@linkcode embedLines}: the windowing and embedding subset of {@linkcode EvaluateRetrievalOptions}. */
 export type EmbedLinesOptions =
   & Pick<EvaluateRetrievalOptions, "embed" | "chunkFrame" | "meanSize" | "chunkS" | "framesPerSecond" | "batchSize">
-  & Pick<EvaluateRetrievalOptions, "featStore" | "onProgress" | "signal">
+  & Pick<EvaluateRetrievalOptions, "featStore" | "onProgress" | "signal" | "concurrency">
   & {
     /** File name for error messages. @default "lines" */
     name?: string;
@@ -309,6 +337,7 @@ export async function embedLines(
     meanSize,
     batchSize,
     bins: { value: undefined, from: "" },
+    concurrency: options.concurrency ?? 1,
     signal: options.signal,
     onProgress: options.onProgress,
   });
@@ -384,6 +413,7 @@ export async function evaluateRetrieval(options: EvaluateRetrievalOptions): Prom
     meanSize,
     batchSize,
     bins: { value: undefined, from: "" },
+    concurrency: options.concurrency ?? 1,
     signal,
     onProgress,
   };

@@ -101,5 +101,12 @@ export async function initBackend(kind: BackendKind): Promise<string> {
  */
 export async function initDeviceBackend(request: "auto" | "webgpu" | "cpu" | "wasm"): Promise<string> {
   const device = await resolveDevice(request, "wasm");
-  return `${await initBackend(device.kind)} (${device.description})`;
+  try {
+    return `${await initBackend(device.kind)} (${device.description})`;
+  } catch (e) {
+    // `auto` on the CPU: without the wasm binaries (a single-file bundle does not carry them) the plain-JS backend
+    // still works, slower; an explicit request stays an error.
+    if (request !== "auto" || device.kind !== "wasm") throw e;
+    return `${await initBackend("cpu")} (wasm unavailable: ${(e as Error).message})`;
+  }
 }

@@ -7,9 +7,6 @@
 import { dirname, join } from "node:path";
 import { loadDataConfig } from "../data/data_hparams.ts";
 import type { FrontEndOptions } from "../features/front_end.ts";
-import type { LoadedModel } from "../model/load_model.ts";
-import { embedBatch } from "../train/train.ts";
-import type { EmbedFn } from "../eval/evaluate.ts";
 import type { IndexHeaderInit } from "./index_file.ts";
 
 /** The front end of the reference system (PyCqt, 96 bins from 32 Hz, 12 per octave). */
@@ -44,9 +41,4 @@ export function frontEndFromHeader(h: IndexHeaderInit["front_end"]): FrontEndOpt
   if (h === undefined) return DEFAULT_FRONT_END;
   if (h.kind !== "pycqt" && h.kind !== "nnaudio") throw new Error(`index: unknown front end '${h.kind}'`);
   return { kind: h.kind, fmin: h.fmin, nBins: h.n_bins, binsPerOctave: h.bins_per_octave };
-}
-
-/** The model in eval mode as an {@linkcode EmbedFn}. */
-export function modelEmbedFn(model: LoadedModel): EmbedFn {
-  return (x, b) => embedBatch(model.params, x, [b, model.chunkFrame, x.length / (b * model.chunkFrame)]);
 }

@@ -192,3 +192,30 @@ Deno.test("evaluateRetrieval() validates options, lines, features and embeddings
   controller.abort(new Error("stopped by the test"));
   await assertRejects(() => evaluateRetrieval({ ...base, signal: controller.signal }), "stopped by the test");
 });
+
+Deno.test("evaluateRetrieval() with batches in flight (out-of-order results) equals one batch at a time", async () => {
+  const feats: Record<string, NpyArray<Float32Array>> = {};
+  const lines: Line[] = [];
+  for (let i = 0; i < 9; i++) {
+    feats[`t${i}`] = randomFeat(40 + i, 7 + 5 * i);
+    lines.push({ utt: `t${i}`, song_id: i % 3, feat: `t${i}`, feat_len: 7 + 5 * i });
+  }
+  const featStore: FeatStore = { load: (path) => Promise.resolve(feats[path]!) };
+  const base = fakeEmbed();
+  const prng = createPrng(3);
+  // Each batch resolves after a random delay, so later batches often finish first.
+  const slow: EmbedFn = async (x, batch) => {
+    const y = await base(x, batch);
+    await new Promise((r) => setTimeout(r, prng.next() * 20));
+    return y;
+  };
+  const options = { queryLines: lines, refLines: lines, sameFile: true, ...GEOMETRY, batchSize: 2, featStore };
+  const one = await evaluateRetrieval({ ...options, embed: base });
+  const many = await evaluateRetrieval({ ...options, embed: slow, concurrency: 3 });
+  assertEquals(Array.from(many.embeddings.query.data), Array.from(one.embeddings.query.data));
+  assertEquals(Array.from(many.dist), Array.from(one.dist));
+  // A failing batch rejects the whole run, even with others in flight.
+  let n = 0;
+  const failing: EmbedFn = (x, batch) => (++n === 3 ? Promise.reject(new Error("batch 3 failed")) : slow(x, batch));
+  await assertRejects(() => evaluateRetrieval({ ...options, embed: failing, concurrency: 3 }), "batch 3 failed");
+});

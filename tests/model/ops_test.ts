@@ -95,11 +95,11 @@ Deno.test({
   },
 });
 
-Deno.test("matMulPerBatch() equals tf.matMul for rank 2, 3 and 4 operands", async () => {
+Deno.test("matMulPerBatch() equals tf.matMul for rank 2, 3 and 4 operands, small (batched) and large (split)", async () => {
   await initBackend("cpu");
   tf.tidy(() => {
     for (
-      const [lead, m, k, n] of [[[], 3, 4, 5], [[6], 7, 3, 2], [[2, 3], 5, 8, 4]] as [
+      const [lead, m, k, n] of [[[], 3, 4, 5], [[6], 7, 3, 2], [[3], 100, 50, 60], [[2, 2], 80, 40, 70]] as [
         number[],
         number,
         number,
