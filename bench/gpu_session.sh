@@ -1,8 +1,7 @@
 #!/bin/bash
 # One prepared session on the lent GPU machine (see ../shared/gpu/README.md): every GPU benchmark in one call, each
 # under its own time limit, logs and tables in $OUT. Prepare here first:
-#   ../shared/gpu/pack.sh tasks/cli.ts   (then, if bundling fails: deno task bundle && cp dist/coverhunter.js .gpu/app.js)
-#   cp bench/gpu_session.sh .gpu/
+#   bash bench/gpu_pack.sh   (bundle, Deno binary, Vulkan loader packages and this script into .gpu/)
 # and run it with the device tool: carry [".gpu"], command `bash .gpu/gpu_session.sh`.
 set -u
 export XDG_RUNTIME_DIR=/tmp
