@@ -19,10 +19,11 @@ import { lineUtt } from "../lib/eval/chunks.ts";
 import { materializeFeatures } from "../lib/eval/wav_features.ts";
 import { createFrontEnd } from "../lib/features/front_end.ts";
 import {
-  appendIndexRecords,
   createIndexFile,
+  type IndexAppender,
   type IndexHeader,
   type IndexTrackMeta,
+  openIndexAppender,
   readIndexFile,
 } from "../lib/search/index_file.ts";
 import { frontEndFor, frontEndFromHeader, frontEndHeader } from "../lib/search/reference_set.ts";
@@ -157,7 +158,9 @@ export async function main(args: string[]): Promise<number> {
     const t0 = performance.now();
     let added = 0, chunks = 0;
     let embedder: Embedder | undefined;
+    let appender: IndexAppender | undefined;
     try {
+      appender = await openIndexAppender(indexPath);
       if (todo.length > 0) {
         embedder = await createEmbedder(
           model,
@@ -183,13 +186,14 @@ export async function main(args: string[]): Promise<number> {
           row += n;
           return { meta: trackMeta(part[t.track]!, t.chunks.map((c) => c.startS)), data };
         });
-        await appendIndexRecords(indexPath, records, header.dim);
+        await appender.append(records);
         added += records.length;
         chunks += row;
         bar.update(formatProgress("index", added, todo.length, (performance.now() - t0) / 1000), added === todo.length);
       }
     } finally {
       bar.end();
+      appender?.close();
       embedder?.close();
       frontEnd.close();
     }

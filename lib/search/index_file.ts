@@ -139,26 +139,55 @@ export function encodeIndexRecord(record: IndexRecord, dim: number): Uint8Array 
   return out;
 }
 
+/** An index open for appending: the file is scanned (and an incomplete last record cut off) once, at open. */
+export interface IndexAppender {
+  /** The file's header. */
+  readonly header: IndexHeader;
+  /** Appends records, each with one write. */
+  append(records: readonly IndexRecord[]): Promise<void>;
+  /** Closes the file. */
+  close(): void;
+}
+
 /**
- * Appends records (each with one write). If the file ends in an incomplete record (an interrupted append), it is
- * cut off first.
+ * Opens an index for appending. If the file ends in an incomplete record (an interrupted append), it is cut off.
+ *
+ * @param path an existing index file
+ * @returns the appender (close it when done)
+ * @throws {Error} naming the file when it is not an index or is corrupt
+ */
+export async function openIndexAppender(path: string): Promise<IndexAppender> {
+  const scan = scanComplete(await readBytes(path), path);
+  const file = await Deno.open(path, { read: true, write: true });
+  try {
+    if (scan.completeBytes < (await file.stat()).size) await file.truncate(scan.completeBytes);
+    await file.seek(0, Deno.SeekMode.End);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  const { dim } = scan.header;
+  return {
+    header: scan.header,
+    async append(records) {
+      for (const r of records) await writeAll(file, encodeIndexRecord(r, dim));
+    },
+    close: () => file.close(),
+  };
+}
+
+/**
+ * Appends records to an index in one go ({@linkcode openIndexAppender}, append, close).
  *
  * @param path an existing index file
  * @param records tracks to add
- * @param dim embedding size (checked against the header when omitted: read from the file)
  */
-export async function appendIndexRecords(path: string, records: readonly IndexRecord[], dim?: number): Promise<void> {
-  let d = dim;
-  if (d === undefined) d = (await readIndexHeader(path)).dim;
-  const file = await Deno.open(path, { read: true, write: true });
+export async function appendIndexRecords(path: string, records: readonly IndexRecord[]): Promise<void> {
+  const appender = await openIndexAppender(path);
   try {
-    const size = (await file.stat()).size;
-    const complete = scanComplete(await readBytes(path), path).completeBytes;
-    if (complete < size) await file.truncate(complete);
-    await file.seek(0, Deno.SeekMode.End);
-    for (const r of records) await writeAll(file, encodeIndexRecord(r, d));
+    await appender.append(records);
   } finally {
-    file.close();
+    appender.close();
   }
 }
 
@@ -185,21 +214,6 @@ function parseHeader(bytes: Uint8Array, path: string): { header: IndexHeader; en
     throw new Error(`${path}: index version ${header.version}; this program reads version ${INDEX_VERSION}`);
   }
   return { header, end: nl + 1 };
-}
-
-/** Reads only the header line. */
-export async function readIndexHeader(path: string): Promise<IndexHeader> {
-  const file = await Deno.open(path).catch((e) => {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`${path}: index file not found`, { cause: e });
-    throw e;
-  });
-  try {
-    const buf = new Uint8Array(65536);
-    const n = (await file.read(buf)) ?? 0;
-    return parseHeader(buf.subarray(0, n), path).header;
-  } finally {
-    file.close();
-  }
 }
 
 interface Scan {
