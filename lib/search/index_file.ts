@@ -87,6 +87,8 @@ export interface LoadedIndex {
 }
 
 const enc = new TextEncoder();
+/** Whether this machine stores float32 little-endian, as the file does. */
+const LITTLE_ENDIAN = new Uint8Array(Float32Array.of(1).buffer)[3] === 0x3f;
 const dec = new TextDecoder();
 
 /**
@@ -134,8 +136,12 @@ export function encodeIndexRecord(record: IndexRecord, dim: number): Uint8Array 
   const json = enc.encode(JSON.stringify({ ...record.meta, chunks }) + "\n");
   const out = new Uint8Array(json.length + chunks * dim * 4);
   out.set(json);
-  const view = new DataView(out.buffer, json.length);
-  for (let i = 0; i < record.data.length; i++) view.setFloat32(i * 4, record.data[i]!, true);
+  const d = record.data;
+  if (LITTLE_ENDIAN) out.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), json.length);
+  else {
+    const view = new DataView(out.buffer, json.length);
+    for (let i = 0; i < d.length; i++) view.setFloat32(i * 4, d[i]!, true);
+  }
   return out;
 }
 
@@ -268,8 +274,13 @@ export async function readIndexFile(path: string): Promise<LoadedIndex> {
   scan.records.forEach((r, t) => {
     offsets[t] = row;
     const n = r.meta.chunks * dim;
-    const view = new DataView(bytes.buffer, bytes.byteOffset + r.dataOffset, n * 4);
-    for (let i = 0; i < n; i++) embeddings[row * dim + i] = view.getFloat32(i * 4, true);
+    if (LITTLE_ENDIAN) {
+      // A byte copy (the block need not be 4-byte aligned in the file): ~100x faster than DataView reads.
+      new Uint8Array(embeddings.buffer, row * dim * 4, n * 4).set(bytes.subarray(r.dataOffset, r.dataOffset + n * 4));
+    } else {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + r.dataOffset, n * 4);
+      for (let i = 0; i < n; i++) embeddings[row * dim + i] = view.getFloat32(i * 4, true);
+    }
     row += r.meta.chunks;
   });
   offsets[scan.records.length] = row;
