@@ -29,14 +29,14 @@ import {
 import { frontEndFor, frontEndFromHeader, frontEndHeader } from "../lib/search/reference_set.ts";
 import { createEmbedder, type Embedder } from "../lib/model/embed_pool.ts";
 import { isSpeedVariant } from "../lib/eval/align.ts";
-import { writeIndexNpy, writeIndexSql } from "../lib/search/export.ts";
+import { writeIndexNpy, writeIndexPglite, writeIndexSql } from "../lib/search/export.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
 
 /** Usage text. */
 export const USAGE =
   `Usage: deno task index <model_dir> <full.txt|dataset.txt> <out.index> [--with-speed-variants] [--group N]
-                       [--feat-cache DIR] [--data-hparams FILE] [--npy DIR] [--sql FILE]
+                       [--feat-cache DIR] [--data-hparams FILE] [--npy DIR] [--sql FILE] [--pglite DIR]
                        [--epoch E] [--batch B] [--device auto|webgpu|cpu|wasm] [--workers N]
 
 Embeds every track of the list (all its chunks, as eval cuts them) with the model and stores the embeddings
@@ -51,6 +51,7 @@ Options:
   --data-hparams FILE    front-end settings (default hparams.yaml beside the list, else PyCqt 96 bins from 32 Hz)
   --npy DIR              also write DIR/embeddings.npy (unit rows) + DIR/chunks.jsonl for other engines
   --sql FILE             also write PostgreSQL/pgvector SQL (CREATE TABLE + INSERT) of the whole index
+  --pglite DIR           also load the whole index into a PGlite (embedded PostgreSQL + pgvector) database folder
   --epoch E              a specific epoch of one of our runs
   --batch B              chunks per forward pass (default 16)
   --device D             auto (WebGPU on a hardware adapter, else wasm), webgpu, cpu, wasm
@@ -65,6 +66,7 @@ export const OPTIONS: TaskOptions = {
   "data-hparams": { type: "string" },
   npy: { type: "string" },
   sql: { type: "string" },
+  pglite: { type: "string" },
   epoch: { type: "string" },
   batch: { type: "string" },
   device: { type: "string" },
@@ -202,7 +204,7 @@ export async function main(args: string[]): Promise<number> {
       `added ${added} tracks (${chunks} chunks) in ${s.toFixed(1)} s; ${indexPath} holds ${have.size + added}`,
     );
 
-    if (values.npy !== undefined || values.sql !== undefined) {
+    if (values.npy !== undefined || values.sql !== undefined || values.pglite !== undefined) {
       const idx = await readIndexFile(indexPath);
       if (values.npy !== undefined) {
         await writeIndexNpy(idx, String(values.npy));
@@ -211,6 +213,10 @@ export async function main(args: string[]): Promise<number> {
       if (values.sql !== undefined) {
         await writeIndexSql(idx, String(values.sql));
         console.log(`wrote ${values.sql} (PostgreSQL + pgvector)`);
+      }
+      if (values.pglite !== undefined) {
+        const rows = await writeIndexPglite(idx, String(values.pglite));
+        console.log(`${values.pglite}: PGlite database, table coverhunter_chunks holds ${rows} chunks`);
       }
     }
     return 0;

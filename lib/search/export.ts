@@ -3,7 +3,8 @@
  * - `embeddings.npy` (float32 `(chunks, dim)`, unit rows: inner product = cosine similarity) + `chunks.jsonl` (one
  *   JSON line per row: `row`, `utt`, `song`, `song_id`/`work_id`, `start_s`), loadable by numpy, FAISS and the like;
  * - SQL for PostgreSQL with the pgvector extension: one table `coverhunter_chunks`, one row per chunk, searched
- *   exactly with the cosine-distance operator `<=>` (the same SQL runs in the embedded PGlite and on a server).
+ *   exactly with the cosine-distance operator `<=>` (the same SQL runs in the embedded PGlite and on a server);
+ * - the same table in a PGlite database folder ({@linkcode writeIndexPglite}).
  *
  * @module
  */
@@ -75,6 +76,16 @@ export function vectorLiteral(v: Float32Array): string {
  * @returns SQL for PostgreSQL ≥ 13 with pgvector ≥ 0.5
  */
 export function indexSql(index: LoadedIndex): string {
+  return indexSqlStatements(index).join("\n") + "\n";
+}
+
+/**
+ * {@linkcode indexSql} as separate entries: the comment lines, then one complete statement each (the extension, the
+ * table, each INSERT of up to 500 rows).
+ *
+ * @param index a loaded index
+ */
+export function indexSqlStatements(index: LoadedIndex): string[] {
   const dim = index.header.dim;
   const unit = normalizeRows(index.embeddings, dim);
   const rows = chunkRows(index);
@@ -85,24 +96,58 @@ export function indexSql(index: LoadedIndex): string {
     `--   SELECT utt, song, min(embedding <=> '[...]') AS distance FROM ${SQL_TABLE}`,
     `--   GROUP BY utt, song ORDER BY distance LIMIT 10;`,
     "CREATE EXTENSION IF NOT EXISTS vector;",
-    `CREATE TABLE IF NOT EXISTS ${SQL_TABLE} (`,
-    "  id integer PRIMARY KEY,",
-    "  utt text NOT NULL,",
-    "  song text,",
-    "  song_id bigint,",
-    "  start_s real NOT NULL,",
-    `  embedding vector(${dim}) NOT NULL`,
-    ");",
+    [
+      `CREATE TABLE IF NOT EXISTS ${SQL_TABLE} (`,
+      "  id integer PRIMARY KEY,",
+      "  utt text NOT NULL,",
+      "  song text,",
+      "  song_id bigint,",
+      "  start_s real NOT NULL,",
+      `  embedding vector(${dim}) NOT NULL`,
+      ");",
+    ].join("\n"),
   ];
   for (let b = 0; b < rows.length; b += 500) {
     const values = rows.slice(b, b + 500).map((r) =>
       `(${r.row}, ${sqlString(r.utt)}, ${sqlString(r.song)}, ${r.label ?? "NULL"}, ${r.start_s}, ` +
       `${vectorLiteral(unit.subarray(r.row * dim, (r.row + 1) * dim))})`
     );
-    out.push(`INSERT INTO ${SQL_TABLE} (id, utt, song, song_id, start_s, embedding) VALUES\n${values.join(",\n")}`);
-    out.push("ON CONFLICT (id) DO NOTHING;");
+    out.push(
+      `INSERT INTO ${SQL_TABLE} (id, utt, song, song_id, start_s, embedding) VALUES\n${values.join(",\n")}\n` +
+        "ON CONFLICT (id) DO NOTHING;",
+    );
   }
-  return out.join("\n") + "\n";
+  return out;
+}
+
+/**
+ * Loads the index into a PostgreSQL database kept in a folder by the embedded PGlite (with pgvector), running the same
+ * statements as {@linkcode indexSql}. Rows already there (by id) are kept, so loading again after an append adds only
+ * the new ones. Open it later with `PGlite.create({ dataDir, extensions: { vector } })`.
+ *
+ * @param index a loaded index
+ * @param dataDir the database folder (created)
+ * @returns rows in the table afterwards
+ */
+export async function writeIndexPglite(index: LoadedIndex, dataDir: string): Promise<number> {
+  // PGlite loads its WebAssembly and the pgvector extension from files beside its npm package, which a single-file
+  // bundle does not carry (it would fail with an uncaught error inside PGlite): say so instead.
+  if (!new URL(import.meta.url).pathname.endsWith("/lib/search/export.ts")) {
+    throw new Error("--pglite needs the PGlite package files: run it from source (deno task index), not the bundle");
+  }
+  // Loaded on demand: the database engine is a large WebAssembly module that other commands never need.
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { vector } = await import("@electric-sql/pglite/vector");
+  const db = await PGlite.create({ dataDir, extensions: { vector } });
+  try {
+    for (const statement of indexSqlStatements(index)) {
+      if (!statement.startsWith("--")) await db.exec(statement);
+    }
+    const r = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SQL_TABLE}`);
+    return r.rows[0]!.n;
+  } finally {
+    await db.close();
+  }
 }
 
 /**

@@ -86,7 +86,9 @@ Deno.test("index from audio-only lines (cached CQT), append without recomputing,
     const list2 = join(dir, "more.txt");
     await Deno.writeTextFile(list2, lines.map(formatLine).join("\n") + "\n");
     out.length = 0;
-    assertEquals(await indexMain([model, list2, indexPath, ...common, "--npy", join(dir, "npy")]), 0);
+    const pg = join(dir, "out", "pg");
+    assertEquals(await indexMain([model, list2, indexPath, ...common, "--npy", join(dir, "npy"), "--pglite", pg]), 0);
+    assertOk(out.some((l) => l.includes("table coverhunter_chunks holds 12 chunks")), out.join("\n"));
     assertOk(out.some((l) => l.includes("(1 speed variants skipped), 4 already in")), out.join("\n"));
     const after = await Deno.readFile(indexPath);
     assertEquals(after.subarray(0, before.length), before);
