@@ -10,7 +10,7 @@
  */
 import { join, resolve } from "node:path";
 import type { Line } from "../io/lines.ts";
-import { encodeNpy } from "../io/npy.ts";
+import { encodeNpy, statNpy } from "../io/npy.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { loadAudio } from "../audio/load.ts";
 import type { FrontEnd } from "../features/front_end.ts";
@@ -66,14 +66,8 @@ export async function materializeFeatures(lines: readonly Line[], options: Mater
       throw new Error(`${name}:${i + 1}: cannot read audio '${wav}': ${(e as Error).message}`, { cause: e });
     }
     const feat = join(cacheDir, `${key}.npy`);
-    const metaPath = join(cacheDir, `${key}.json`);
-    let frames: number | undefined;
-    try {
-      frames = (JSON.parse(await Deno.readTextFile(metaPath)) as { frames: number }).frames;
-      await Deno.stat(feat);
-    } catch {
-      frames = undefined;
-    }
+    // A cached feature is trusted when its .npy is whole (statNpy checks the size against the header), as extract does.
+    let frames = (await statNpy(feat))?.shape[0];
     const cached = frames !== undefined;
     if (frames === undefined) {
       let y: Float32Array;
@@ -85,8 +79,6 @@ export async function materializeFeatures(lines: readonly Line[], options: Mater
       const [f] = await frontEnd.computeMany([y]);
       await Deno.mkdir(cacheDir, { recursive: true });
       await writeFileAtomic(feat, encodeNpy({ data: f!.data, shape: [f!.frames, f!.bins] }));
-      // The sidecar is written last: its presence means the .npy is complete.
-      await writeFileAtomic(metaPath, new TextEncoder().encode(JSON.stringify({ wav, frames: f!.frames }) + "\n"));
       frames = f!.frames;
     }
     out.push({ ...line, feat, feat_len: frames });
