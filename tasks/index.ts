@@ -21,7 +21,6 @@ import { createFrontEnd } from "../lib/features/front_end.ts";
 import {
   createIndexFile,
   type IndexAppender,
-  type IndexHeader,
   type IndexTrackMeta,
   openIndexAppender,
   readIndexFile,
@@ -96,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
     modelDir,
     values.epoch === undefined ? {} : { epoch: intFlag("epoch", values.epoch, 1) },
   );
+  let appender: IndexAppender | undefined;
   try {
     const fingerprint = await modelFingerprint(model.params);
     const all = await readLines(listPath);
@@ -108,33 +108,12 @@ export async function main(args: string[]): Promise<number> {
       }
     });
 
-    // Open or create the index; a different model or window is an error, not a silent mix.
-    let header: IndexHeader;
-    let have = new Set<string>();
+    // Open or create the index (read once); a different model or window is an error, not a silent mix.
     const exists = await Deno.stat(indexPath).then(() => true, () => false);
-    if (exists) {
-      const idx = await readIndexFile(indexPath);
-      header = idx.header;
-      if (header.model.fingerprint !== fingerprint) {
-        throw new Error(
-          `${indexPath}: built with model ${header.model.fingerprint} (${header.model.source}), ` +
-            `but ${modelDir} is ${fingerprint}: use that model or a new index file`,
-        );
-      }
-      if (header.chunk_s !== model.chunkS || header.chunk_frame !== model.chunkFrame) {
-        throw new Error(`${indexPath}: built with ${header.chunk_s} s windows; the model uses ${model.chunkS} s`);
-      }
-      have = new Set(idx.tracks.map((t) => t.utt));
-      if (idx.truncatedAt !== undefined) {
-        console.log(
-          `${indexPath}: an interrupted append left an incomplete record at byte ${idx.truncatedAt}; ` +
-            `it is replaced`,
-        );
-      }
-    } else {
+    if (!exists) {
       await Deno.mkdir(dirname(indexPath) || ".", { recursive: true });
       const fe = await frontEndFor(listPath, values["data-hparams"] as string | undefined);
-      header = await createIndexFile(indexPath, {
+      await createIndexFile(indexPath, {
         dim: model.config.embedDim,
         chunk_s: model.chunkS,
         chunk_frame: model.chunkFrame,
@@ -142,6 +121,24 @@ export async function main(args: string[]): Promise<number> {
         model: { source: model.source, fingerprint },
         front_end: frontEndHeader(fe),
       });
+    }
+    appender = await openIndexAppender(indexPath);
+    const header = appender.header;
+    if (header.model.fingerprint !== fingerprint) {
+      throw new Error(
+        `${indexPath}: built with model ${header.model.fingerprint} (${header.model.source}), ` +
+          `but ${modelDir} is ${fingerprint}: use that model or a new index file`,
+      );
+    }
+    if (header.chunk_s !== model.chunkS || header.chunk_frame !== model.chunkFrame) {
+      throw new Error(`${indexPath}: built with ${header.chunk_s} s windows; the model uses ${model.chunkS} s`);
+    }
+    const have = new Set(appender.tracks.map((t) => t.utt));
+    if (appender.truncatedAt !== undefined) {
+      console.log(
+        `${indexPath}: an interrupted append left an incomplete record at byte ${appender.truncatedAt}; ` +
+          `it is replaced`,
+      );
     }
     const todo = lines.filter((l) => !have.has(lineUtt(l)));
     const skipped = all.length - lines.length;
@@ -160,9 +157,7 @@ export async function main(args: string[]): Promise<number> {
     const t0 = performance.now();
     let added = 0, chunks = 0;
     let embedder: Embedder | undefined;
-    let appender: IndexAppender | undefined;
     try {
-      appender = await openIndexAppender(indexPath);
       if (todo.length > 0) {
         embedder = await createEmbedder(
           model,
@@ -195,7 +190,6 @@ export async function main(args: string[]): Promise<number> {
       }
     } finally {
       bar.end();
-      appender?.close();
       embedder?.close();
       frontEnd.close();
     }
@@ -221,6 +215,7 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } finally {
+    appender?.close();
     disposeParams(model.params);
   }
 }

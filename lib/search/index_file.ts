@@ -145,10 +145,17 @@ export function encodeIndexRecord(record: IndexRecord, dim: number): Uint8Array 
   return out;
 }
 
-/** An index open for appending: the file is scanned (and an incomplete last record cut off) once, at open. */
+/**
+ * An index open for appending: the file is read once, at open; an incomplete last record (an interrupted append) is
+ * cut off at the first append, so an appender that appends nothing leaves the file as it was.
+ */
 export interface IndexAppender {
   /** The file's header. */
   readonly header: IndexHeader;
+  /** The tracks already in the file (complete records), in file order. */
+  readonly tracks: readonly (IndexTrackMeta & { chunks: number })[];
+  /** Byte offset of an incomplete last record, when the file ends in one (else undefined). */
+  readonly truncatedAt?: number;
   /** Appends records, each with one write. */
   append(records: readonly IndexRecord[]): Promise<void>;
   /** Closes the file. */
@@ -156,7 +163,7 @@ export interface IndexAppender {
 }
 
 /**
- * Opens an index for appending. If the file ends in an incomplete record (an interrupted append), it is cut off.
+ * Opens an index for appending.
  *
  * @param path an existing index file
  * @returns the appender (close it when done)
@@ -165,17 +172,18 @@ export interface IndexAppender {
 export async function openIndexAppender(path: string): Promise<IndexAppender> {
   const scan = scanComplete(await readBytes(path), path);
   const file = await Deno.open(path, { read: true, write: true });
-  try {
-    if (scan.completeBytes < (await file.stat()).size) await file.truncate(scan.completeBytes);
-    await file.seek(0, Deno.SeekMode.End);
-  } catch (e) {
-    file.close();
-    throw e;
-  }
   const { dim } = scan.header;
+  let positioned = false;
   return {
     header: scan.header,
+    tracks: scan.records.map((r) => r.meta),
+    ...(scan.truncatedAt !== undefined ? { truncatedAt: scan.truncatedAt } : {}),
     async append(records) {
+      if (!positioned) {
+        if (scan.completeBytes < (await file.stat()).size) await file.truncate(scan.completeBytes);
+        await file.seek(0, Deno.SeekMode.End);
+        positioned = true;
+      }
       for (const r of records) await writeAll(file, encodeIndexRecord(r, dim));
     },
     close: () => file.close(),
