@@ -21,7 +21,7 @@ import {
   alignTrackPairs,
   selectAlignLines,
 } from "../lib/eval/align.ts";
-import { embedBatch } from "../lib/train/train.ts";
+import { modelEmbedFn } from "../lib/train/train.ts";
 import { disposeParams } from "../lib/model/params.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { createProgressWriter, formatProgress } from "../lib/cli/progress.ts";
@@ -141,7 +141,7 @@ export async function main(args: string[]): Promise<number> {
       framesPerSecond: FRAMES_PER_SECOND,
       batchSize,
       name: fullPath,
-      embed: (x, b) => embedBatch(model.params, x, [b, chunkFrame, x.length / (b * chunkFrame)]),
+      embed: modelEmbedFn(model.params, chunkFrame),
       onProgress: (p) =>
         bar.update(formatProgress("embed", p.done, p.total, (performance.now() - tEmbed) / 1000), p.done === p.total),
     });

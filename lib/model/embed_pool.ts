@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { EmbedFn } from "../eval/evaluate.ts";
-import { embedBatch } from "../train/train.ts";
+import { modelEmbedFn } from "../train/train.ts";
 import { type ModelParams, paramsToTensors } from "./params.ts";
 import type { EmbedWorkerReply, EmbedWorkerRequest } from "./embed_serve.ts";
 
@@ -161,9 +161,8 @@ export async function createEmbedder(
     const pool = await createEmbedPool(model.params, { workers: n, backend: backend as "cpu" | "wasm" });
     return { ...pool, description: `${n} workers` };
   }
-  const { chunkFrame } = model;
   return {
-    embed: (x, b) => embedBatch(model.params, x, [b, chunkFrame, x.length / (b * chunkFrame)]),
+    embed: modelEmbedFn(model.params, model.chunkFrame),
     concurrency: 1,
     description: "in process",
     close() {},

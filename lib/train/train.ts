@@ -16,7 +16,7 @@ import { createPrng } from "../data/prng.ts";
 import { MPerClassSampler } from "../data/sampler.ts";
 import { type FeatureStore, loadFeatureStore } from "../data/chunk_loader.ts";
 import { createSpecAug } from "../data/spec_aug.ts";
-import { evaluateRetrieval } from "../eval/evaluate.ts";
+import { type EmbedFn, evaluateRetrieval } from "../eval/evaluate.ts";
 import { readQueryInRef, type TrackChunkEmbeddings } from "../eval/distance.ts";
 import { type ModelConfig, modelConfigFromHparams } from "../model/config.ts";
 import { disposeParams, initParams, type ModelParams, paramsFromTensors, paramsToTensors } from "../model/params.ts";
@@ -115,6 +115,16 @@ export function modelConfigFor(hp: HP, maxLabel: number): ModelConfig {
     ...modelConfigFromHparams({ ...hp, ce: { ...(foc as object ?? {}), output_dims: classes } }),
     dropout: num(hp, "dropout"),
   };
+}
+
+/**
+ * The model in eval mode, in this thread, as an {@linkcode EmbedFn} over windows of `chunkFrame` model frames.
+ *
+ * @param params the model
+ * @param chunkFrame model frames per window
+ */
+export function modelEmbedFn(params: ModelParams, chunkFrame: number): EmbedFn {
+  return (x, b) => embedBatch(params, x, [b, chunkFrame, x.length / (b * chunkFrame)]);
 }
 
 /** Embeds `(B, T, F)` chunks in eval mode (one tidy, one read-back). */
@@ -447,7 +457,7 @@ export async function evaluateTestSet(
     meanSize: o.meanSize,
     chunkS: o.chunkS,
     batchSize: o.batchSize,
-    embed: (x, b) => embedBatch(params, x, [b, o.chunkFrame, x.length / (b * o.chunkFrame)]),
+    embed: modelEmbedFn(params, o.chunkFrame),
   });
   return { ...r, utts: queryLines.map((l) => String(l.utt ?? l.perf)) };
 }
