@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
+import { writeRandomModelDir } from "../_model_dir.ts";
 import {
   type AlignTrack,
   alignTrackPairs,
@@ -11,10 +12,6 @@ import {
 import { createPrng } from "../../lib/data/prng.ts";
 import { encodeNpy } from "../../lib/io/npy.ts";
 import { formatLine, readLines } from "../../lib/io/lines.ts";
-import { initBackend } from "../../lib/model/backend.ts";
-import { modelConfigFromHparams } from "../../lib/model/config.ts";
-import { disposeParams, initParams, paramsToTensors } from "../../lib/model/params.ts";
-import { encodeSafetensors } from "../../lib/model/safetensors.ts";
 import { UsageError } from "../../lib/cli/args.ts";
 import { main } from "../../tasks/align.ts";
 
@@ -249,14 +246,7 @@ function track(blocks: number[], extraFrames: number): Float32Array {
 }
 
 async function writeFixture(dir: string, withPairs = true): Promise<string> {
-  await initBackend("cpu");
-  const params = initParams(modelConfigFromHparams(HPARAMS), createPrng(7));
-  try {
-    await Deno.writeFile(join(dir, "model.safetensors"), encodeSafetensors(await paramsToTensors(params)));
-  } finally {
-    disposeParams(params);
-  }
-  await Deno.writeTextFile(join(dir, "hparams.yaml"), JSON.stringify(HPARAMS));
+  await writeRandomModelDir(dir, HPARAMS, 7);
   const feats: [string, number, Float32Array, Record<string, unknown>?][] = withPairs
     ? [
       ["A", 0, track([0, 1, 2, 3], 10)], // 12.4 s: chunks at 0, 3, 6, 9 s

@@ -1,13 +1,9 @@
 // deno-lint-ignore-file no-console -- the test captures the tasks' console output
 import { join } from "node:path";
 import { assertEquals, assertOk, assertRejects } from "../_assert.ts";
-import { createPrng } from "../../lib/data/prng.ts";
+import { writeRandomModelDir } from "../_model_dir.ts";
 import { encodeWav } from "../../lib/audio/wav.ts";
 import { formatLine } from "../../lib/io/lines.ts";
-import { initBackend } from "../../lib/model/backend.ts";
-import { modelConfigFromHparams } from "../../lib/model/config.ts";
-import { disposeParams, initParams, paramsToTensors } from "../../lib/model/params.ts";
-import { encodeSafetensors } from "../../lib/model/safetensors.ts";
 import { readIndexFile } from "../../lib/search/index_file.ts";
 import { main as indexMain } from "../../tasks/index.ts";
 import { main as identifyMain } from "../../tasks/identify.ts";
@@ -22,18 +18,6 @@ const HPARAMS = {
   chunk_frame: [25],
   chunk_s: 3,
 };
-
-async function writeModel(dir: string, seed: number): Promise<void> {
-  await initBackend("cpu");
-  const params = initParams(modelConfigFromHparams(HPARAMS), createPrng(seed));
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeFile(join(dir, "model.safetensors"), encodeSafetensors(await paramsToTensors(params)));
-  } finally {
-    disposeParams(params);
-  }
-  await Deno.writeTextFile(join(dir, "hparams.yaml"), JSON.stringify(HPARAMS));
-}
 
 // A few seconds of a chord of three tones, different per work.
 function tones(work: number, seconds: number, detune = 1): Float32Array {
@@ -57,7 +41,7 @@ Deno.test("index from audio-only lines (cached CQT), append without recomputing,
   console.log = (...a: unknown[]) => out.push(a.join(" "));
   try {
     const model = join(dir, "model");
-    await writeModel(model, 3);
+    await writeRandomModelDir(model, HPARAMS, 3);
     const lines: { utt: string; wav: string; dur_s: number; song: string; song_id: number; speed?: number }[] = [];
     for (let w = 0; w < 3; w++) {
       for (let v = 0; v < 2; v++) {
@@ -98,7 +82,7 @@ Deno.test("index from audio-only lines (cached CQT), append without recomputing,
 
     // Another model cannot add to this index, nor query it.
     const other = join(dir, "other");
-    await writeModel(other, 4);
+    await writeRandomModelDir(other, HPARAMS, 4);
     await assertRejects(() => indexMain([other, list2, indexPath, ...common]), "built with model");
     await assertRejects(() => identifyMain([other, indexPath, lines[0]!.wav, ...common]), "built with model");
 
