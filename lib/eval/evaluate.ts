@@ -53,7 +53,9 @@ export const PAD_VALUE = -100;
 /**
  * Embeds a batch of windows.
  *
- * @param x `(batch, chunkFrame, F)` float32, time-major per window (the model input after `shorter`)
+ * @param x `(batch, chunkFrame, F)` float32, time-major per window (the model input after `shorter`); a view of a
+ *   buffer the caller refills for the next batch, so an implementation takes what it needs from it before its first
+ *   `await` (a tfjs tensor or a copy)
  * @param batch number of windows in `x` (the last batch may be smaller than `batchSize`)
  * @returns `(batch, D)` float32 embeddings (D constant across calls)
  */
@@ -230,9 +232,8 @@ async function embedFile(
     const ids = batchIds;
     const index = results.length;
     results.push({ n, emb: new Float32Array(0) });
-    // A copy when batches overlap: the staging buffer is refilled while this one is being embedded.
-    const view = batch!.subarray(0, n * chunkFrame * ctx.bins.value!);
-    const x = ctx.concurrency > 1 ? view.slice() : view;
+    // The staging buffer is refilled while this batch is in flight: `embed` takes its input before its first await.
+    const x = batch!.subarray(0, n * chunkFrame * ctx.bins.value!);
     batchIds = [];
     const job = (async () => {
       const emb = await ctx.embed(x, n);

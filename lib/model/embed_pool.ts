@@ -117,12 +117,12 @@ export async function createEmbedPool(
     concurrency: workers,
     embed: async (x, batch) => {
       if (closed) throw new Error("embedding pool closed");
+      const copy = x.slice(); // before any await: the caller refills its buffer (EmbedFn); the copy is transferred
       const w = await acquire();
       if (w === null || closed) throw new Error("embedding pool closed");
       const id = nextId++;
       const bins = params.config.inputDim;
       const shape: [number, number, number] = [batch, x.length / batch / bins, bins];
-      const copy = x.slice(); // the caller reuses its buffer; the copy is transferred
       return await new Promise<Float32Array>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         const msg: EmbedWorkerRequest = { type: "embed", id, x: copy, shape };
