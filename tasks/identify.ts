@@ -14,7 +14,7 @@ import { loadModelDir, modelFingerprint } from "../lib/model/load_model.ts";
 import { disposeParams } from "../lib/model/params.ts";
 import { embedLines } from "../lib/eval/evaluate.ts";
 import { loadAudio } from "../lib/audio/load.ts";
-import { createFrontEnd } from "../lib/features/front_end.ts";
+import { createFrontEnd, type FrontEnd } from "../lib/features/front_end.ts";
 import { readIndexFile } from "../lib/search/index_file.ts";
 import { normalizeRows } from "../lib/search/exact.ts";
 import {
@@ -26,7 +26,7 @@ import {
   worksFromTopK,
 } from "../lib/search/identify.ts";
 import { createGpuSearch, GPU_SEARCH_MAX_K, type GpuSearch } from "../lib/search/search_webgpu.ts";
-import { requestGpuDevice } from "../lib/gpu/device.ts";
+import { type GpuDevice, requestGpuDevice } from "../lib/gpu/device.ts";
 import { frontEndFromHeader } from "../lib/search/reference_set.ts";
 import { createEmbedder } from "../lib/model/embed_pool.ts";
 import { writeTextFileAtomic } from "../lib/io/atomic.ts";
@@ -107,7 +107,8 @@ export async function main(args: string[]): Promise<number> {
     values.epoch === undefined ? {} : { epoch: intFlag("epoch", values.epoch, 1) },
   );
   let gpuSearch: GpuSearch | undefined;
-  const frontEnds: { close(): void }[] = [];
+  let gpu: GpuDevice | null = null;
+  let frontEnd: FrontEnd | undefined;
   try {
     const index = await readIndexFile(indexPath);
     const fingerprint = await modelFingerprint(model.params);
@@ -125,11 +126,10 @@ export async function main(args: string[]): Promise<number> {
         `${prepared.works.length} works, calibrated on ${cal.null.length} cross-work pairs`,
     );
     if (backend === "webgpu") {
-      const gpu = await requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: 1 << 30 } });
+      gpu = await requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: 1 << 30 } });
       if (gpu !== null) gpuSearch = await createGpuSearch(gpu, prepared.unit, prepared.dim);
     }
-    const frontEnd = await createFrontEnd(frontEndFromHeader(index.header.front_end));
-    frontEnds.push(frontEnd);
+    frontEnd = await createFrontEnd(frontEndFromHeader(index.header.front_end));
     const embedder = await createEmbedder(model, 0); // a query is a few chunks: no worker start-up
     const results: IdentifyResult[] = [];
     for (const file of files) {
@@ -171,7 +171,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } finally {
     gpuSearch?.destroy();
-    for (const f of frontEnds) f.close();
+    gpu?.destroy(); // the search frees its buffers, not the device it was given
+    frontEnd?.close();
     disposeParams(model.params);
   }
 }
