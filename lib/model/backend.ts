@@ -17,6 +17,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { resolveDevice } from "../gpu/select.ts";
+import { registerDeviceGradients } from "./_grads.ts";
+import { useQueueWriteUploads } from "./_webgpu_upload.ts";
 
 /** The backends the model supports. */
 export type BackendKind = "cpu" | "wasm" | "webgpu";
@@ -58,6 +60,7 @@ async function initWebGpu(): Promise<string> {
   if (adapter === null) throw new Error("WebGPU has no adapter on this machine");
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) throw new Error("tfjs webgpu backend failed to initialise");
+  useQueueWriteUploads(tf.backend());
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const parts = [info.description || info.device || "unknown device", info.vendor && `vendor ${info.vendor}`];
   if (info.architecture) parts.push(`arch ${info.architecture}`);
@@ -89,6 +92,7 @@ export async function initBackend(kind: BackendKind): Promise<string> {
       throw new RangeError(`unknown backend '${kind as string}' (expected ${BACKEND_KINDS.join(", ")})`);
   }
   await tf.ready();
+  registerDeviceGradients();
   if (kind === "cpu") writeFirstTensorQuietly();
   return description;
 }
