@@ -32,6 +32,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { adamwUpdateWebGpu } from "./adamw_webgpu.ts";
 
 /** Hyperparameters of {@linkcode createAdamW}. Defaults are the covers80 hparams with PyTorch's eps and decay. */
 export interface AdamWOptions {
@@ -91,12 +92,15 @@ export interface AdamW {
    * @param params parameters by name
    * @param grads gradients by the same names; a missing, null or undefined entry means "no gradient"
    * @param lr the learning rate of this step (e.g. from `lrAt`)
+   * @param options `gradScale`: a 1-element tensor every gradient is multiplied by first (the clip coefficient
+   *   from `gradNormScale`; on webgpu the update kernels fold it in instead of a kernel per gradient)
    * @throws {RangeError} on a gradient with no parameter, a shape mismatch, or a bad `lr`
    */
   step(
     params: Readonly<Record<string, tf.Variable>>,
     grads: Readonly<Record<string, tf.Tensor | null | undefined>>,
     lr: number,
+    options?: { gradScale?: tf.Tensor },
   ): void;
   /**
    * Copies the state (per-parameter step, m, v) into plain typed arrays, e.g. for a checkpoint. Reads the tensors
@@ -147,7 +151,7 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
   };
   return {
     options: resolved,
-    step(params, grads, lr) {
+    step(params, grads, lr, stepOptions = {}) {
       if (!(lr >= 0 && Number.isFinite(lr))) throw new RangeError(`AdamW: 'lr' must be finite and >= 0, got ${lr}`);
       // Validate everything before touching any parameter.
       const work: [string, tf.Variable, tf.Tensor][] = [];
@@ -164,6 +168,13 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         }
         work.push([name, p, g]);
       }
+      const { gradScale } = stepOptions;
+      if (gradScale !== undefined && gradScale.size !== 1) {
+        throw new RangeError(`AdamW: 'gradScale' must have one element, got shape [${gradScale.shape}]`);
+      }
+      // webgpu: three WGSL kernels per parameter (adamw_webgpu.ts); elsewhere the same arithmetic as tfjs ops.
+      const fused = tf.getBackend() === "webgpu";
+      const one = fused && gradScale === undefined ? tf.scalar(1) : undefined;
       for (const [name, p, g] of work) {
         let slot = slots.get(name);
         if (slot === undefined) {
@@ -174,13 +185,25 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         const stepSize = lr / (1 - beta1 ** t);
         const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
         const s = slot;
-        const [newP, newM, newV] = tf.tidy(() => {
-          const decayed = tf.mul(p, 1 - lr * weightDecay);
-          const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
-          const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.mul(g, g), 1 - beta2));
-          const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-          return [tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), m, v];
-        });
+        const [newP, newM, newV] = fused
+          ? (({ p, m, v }) => [p, m, v])(
+            adamwUpdateWebGpu(p, g, s.m, s.v, gradScale ?? one!, {
+              beta1,
+              beta2,
+              decay: 1 - lr * weightDecay,
+              stepSize,
+              bc2Sqrt,
+              eps,
+            }),
+          )
+          : tf.tidy(() => {
+            const gs = gradScale === undefined ? g : tf.mul(g, gradScale);
+            const decayed = tf.mul(p, 1 - lr * weightDecay);
+            const m = tf.add(tf.mul(s.m, beta1), tf.mul(gs, 1 - beta1));
+            const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.mul(gs, gs), 1 - beta2));
+            const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
+            return [tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), m, v];
+          });
         p.assign(newP!);
         newP!.dispose();
         s.m.dispose();
@@ -189,6 +212,7 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         s.v = tf.keep(newV!);
         s.step = t;
       }
+      one?.dispose();
     },
     async adamwState() {
       // Asynchronous reads: the webgpu backend cannot read synchronously under Deno (no OffscreenCanvas).

@@ -77,11 +77,34 @@ export function clipGradNormTensor(
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: 'maxNorm' must be > 0: current value is ${maxNorm}`);
   const names = Object.keys(grads);
   if (names.length === 0) return { grads: {}, norm: tf.scalar(0) };
-  const norm = tf.tidy(() => tf.norm(tf.stack(names.map((k) => tf.norm(grads[k]!))))) as tf.Scalar;
-  // min(1, maxNorm / (norm + 1e-6)); NaN when the norm is NaN, as in PyTorch.
-  const coef = tf.tidy(() => tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6))));
+  const { norm, scale } = gradNormScale(grads, maxNorm);
   const out: Record<string, tf.Tensor> = {};
-  for (const k of names) out[k] = tf.tidy(() => tf.mul(grads[k]!, coef));
-  coef.dispose();
+  for (const k of names) out[k] = tf.tidy(() => tf.mul(grads[k]!, scale));
+  scale.dispose();
   return { grads: out, norm };
+}
+
+/**
+ * The global L2 norm of `grads` and the clip factor `min(1, maxNorm / (norm + 1e-6))`, both as scalar tensors (the
+ * caller disposes them), without scaling anything: a training step hands the factor to the optimiser, which folds
+ * it into its update (on webgpu inside the AdamW kernels, no kernel per gradient). The norm is
+ * `sqrt(Σ_k Σ g_k²)`, the same quantity as PyTorch's norm of per-tensor norms, with no square root per tensor.
+ *
+ * @param grads gradients by parameter name (not modified, not disposed; at least one)
+ * @param maxNorm the largest allowed global norm (> 0)
+ * @throws {RangeError} when `maxNorm` is not positive or there is no gradient
+ */
+export function gradNormScale(
+  grads: Readonly<Record<string, tf.Tensor>>,
+  maxNorm: number,
+): { norm: tf.Scalar; scale: tf.Scalar } {
+  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: 'maxNorm' must be > 0: current value is ${maxNorm}`);
+  const names = Object.keys(grads);
+  if (names.length === 0) throw new RangeError("gradNormScale: no gradient");
+  return tf.tidy(() => {
+    const norm = tf.sqrt(tf.sum(tf.stack(names.map((k) => tf.sum(tf.square(grads[k]!)))))) as tf.Scalar;
+    // min(1, maxNorm / (norm + 1e-6)); NaN when the norm is NaN, as in PyTorch.
+    const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6))) as tf.Scalar;
+    return { norm, scale };
+  });
 }

@@ -12,7 +12,7 @@ import { type BatchNormStats, classify, embed, updateRunningStats } from "../mod
 import type { ModelParams } from "../model/params.ts";
 import type { Prng } from "../data/prng.ts";
 import type { AdamW } from "./adamw.ts";
-import { clipGradNormTensor } from "./clip.ts";
+import { gradNormScale } from "./clip.ts";
 import { FOCAL_EPS_FLOAT32, focalLoss } from "./focal_loss.ts";
 import { tripletLoss } from "./triplet_loss.ts";
 import { centerLoss } from "./center_loss.ts";
@@ -113,7 +113,8 @@ export async function trainStep(
   const byName: Record<string, tf.Tensor> = {};
   const varNames = new Map(vars.map((v, i) => [v.name, names[i]!]));
   for (const [k, g] of Object.entries(grads)) byName[varNames.get(k) ?? k] = g;
-  const clipped = clipNorm > 0 ? clipGradNormTensor(byName, clipNorm) : { grads: byName, norm: globalNorm(byName) };
+  // The clip factor stays a tensor and goes to the optimiser, which scales each gradient inside its update.
+  const clipped = clipNorm > 0 ? gradNormScale(byName, clipNorm) : { norm: globalNorm(byName), scale: undefined };
   const readout = tf.tidy(() => tf.stack([value, ...kept, clipped.norm]));
   try {
     const [total, focal, triplet, center, gradNorm] = Array.from(await readout.data()) as [
@@ -124,12 +125,17 @@ export async function trainStep(
       number,
     ];
     if (!Number.isFinite(total)) return { focal, triplet, center, total, gradNorm: NaN, finite: false };
-    optimizer.step(Object.fromEntries(names.map((n, i) => [n, vars[i]!])), clipped.grads, lr);
+    optimizer.step(
+      Object.fromEntries(names.map((n, i) => [n, vars[i]!])),
+      byName,
+      lr,
+      clipped.scale ? { gradScale: clipped.scale } : {},
+    );
     updateRunningStats(params, stats);
     return { focal, triplet, center, total, gradNorm, finite: true };
   } finally {
     tf.dispose([value, readout, clipped.norm, ...Object.values(grads), ...kept]);
-    if (clipped.grads !== byName) tf.dispose(Object.values(clipped.grads));
+    clipped.scale?.dispose();
     disposeStats();
   }
 }
