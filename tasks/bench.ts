@@ -46,6 +46,8 @@ import { createPrng } from "../lib/data/prng.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { resolveDevice } from "../lib/gpu/select.ts";
 import { createCqtPipeline } from "../lib/features/cqt_webgpu.ts";
+import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
+import { subsampledLength } from "../lib/model/subsampling.ts";
 import { composeWork, renderVersion } from "../lib/data/synth.ts";
 
 /** Usage text. */
@@ -53,6 +55,7 @@ export const USAGE = `Usage: deno task bench extract [--seconds S] [--device aut
        deno task bench train|embed [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--blocks 6] [--device D]
                                    [--profile] [--workers N]
        deno task bench search [--refs 100000,1000000] [--queries 4096] [--k 10] [--device D]
+       deno task bench kernels [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--device webgpu]
 
 Measures seconds of audio processed per second (x real time) for decode + resample (44.1 kHz stereo WAV
 to 16 kHz mono), tempo change, CQT on one CPU core, and CQT on WebGPU (when an adapter is found),
@@ -63,14 +66,18 @@ train/embed: chunks per second of a training step (focal over 30000 classes + tr
 an eval-mode embedding of the covers80 model on random input; the PyTorch anchors of shared/anchors.md beside.
 On WebGPU, the first batch size also checks the embedding against the cpu backend (max relative difference).
 
+kernels (WebGPU): our WGSL kernels against the tfjs kernels they replace, at the model's shapes: the subsampling
+convolutions' filter gradients (shaders/conv2d_filter_grad.wgsl against tfjs's Conv2DBackpropFilter), with the
+largest relative difference between the two.
+
 search: exact top-k inner-product search (unit 128-d vectors) of --queries random queries over each --refs size,
 on WebGPU (shaders/search.wgsl) or the CPU twin; PyTorch (mm + topk) on the same GPU when python3 has torch.
 
 Options:
   --seconds S   input length in seconds (default 600)
-  --batch L     train/embed: batch sizes, comma-separated (default 16,32,64,128)
-  --frames T    train/embed: frames per chunk (default 1125)
-  --steps N     train/embed: timed steps per batch size after one warm-up (default 3)
+  --batch L     train/embed/kernels: batch sizes, comma-separated (default 16,32,64,128)
+  --frames T    train/embed/kernels: frames per chunk (default 1125)
+  --steps N     train/embed/kernels: timed steps per batch size after one warm-up (default 3)
   --blocks N    train/embed: Conformer blocks (default 6)
   --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile)
   --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
@@ -458,6 +465,86 @@ async function printPhases(params: ModelParams, x: tf.Tensor3D, labels: Int32Arr
   );
 }
 
+/**
+ * Our WGSL filter gradient against tfjs's Conv2DBackpropFilter for the subsampling's two convolutions (valid 3x3,
+ * stride 2; C = the model's embed width) at each batch size: milliseconds per call (median of `steps`, each call
+ * awaited), the ratio, and the largest difference relative to the largest value.
+ */
+async function benchKernels(
+  o: { batches: number[]; frames: number; steps: number; device: "auto" | "webgpu" | "cpu" | "wasm" },
+): Promise<Row[]> {
+  if (o.device === "cpu" || o.device === "wasm") throw new UsageError("bench kernels runs on webgpu only");
+  const backend = await initDeviceBackend("webgpu");
+  console.log(backend);
+  const c = COVERS80_MODEL_CONFIG.outputDims; // the subsampling's channels (params.ts: conv.0 is (d, 1, 3, 3))
+  const rows: Row[] = [];
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const timeMs = async (f: () => tf.Tensor, steps: number) => {
+    await (async () => {
+      const t = f();
+      await t.data();
+      t.dispose();
+    })(); // warm-up: pipeline compilation
+    const times: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      const t = f();
+      await t.data();
+      times.push(performance.now() - t0);
+      t.dispose();
+    }
+    return median(times);
+  };
+  for (const b of o.batches) {
+    const t1 = Math.floor((o.frames - 1) / 2), f1 = Math.floor((COVERS80_MODEL_CONFIG.inputDim - 1) / 2);
+    const t2 = subsampledLength(o.frames), f2 = Math.floor((f1 - 1) / 2);
+    const shapes: { name: string; x: [number, number, number, number]; dy: [number, number, number, number] }[] = [
+      { name: "conv 1", x: [b, o.frames, COVERS80_MODEL_CONFIG.inputDim, 1], dy: [b, t1, f1, c] },
+      { name: "conv 2", x: [b, t1, f1, c], dy: [b, t2, f2, c] },
+    ];
+    for (const s of shapes) {
+      const x = tf.randomNormal(s.x, 0, 1, "float32", 1) as tf.Tensor4D;
+      const dy = tf.randomNormal(s.dy, 0, 1, "float32", 2) as tf.Tensor4D;
+      const filterShape: [number, number, number, number] = [3, 3, s.x[3], c];
+      try {
+        const ours = () => conv2dFilterGradWebGpu(x, dy, [3, 3], 2);
+        const theirs = () => tfjsFilterGrad(x, dy, filterShape, 2);
+        const [a, r] = [ours(), theirs()];
+        const [av, rv] = [await a.data(), await r.data()];
+        tf.dispose([a, r]);
+        let diff = 0, scale = 0;
+        for (let i = 0; i < rv.length; i++) {
+          diff = Math.max(diff, Math.abs(av[i]! - rv[i]!));
+          scale = Math.max(scale, Math.abs(rv[i]!));
+        }
+        const msOurs = await timeMs(ours, o.steps), msTheirs = await timeMs(theirs, o.steps);
+        emit(rows, {
+          what: `conv2d filter gradient, ${s.name}, x [${s.x}] -> dW [${filterShape}] (max rel diff ${
+            (diff / scale).toExponential(1)
+          })`,
+          ours: `${msOurs.toFixed(2)} ms (WGSL)`,
+          reference: `${msTheirs.toFixed(2)} ms (tfjs Conv2DBackpropFilter)`,
+          ratio: (msTheirs / msOurs).toFixed(2),
+        });
+      } finally {
+        tf.dispose([x, dy]);
+      }
+    }
+  }
+  return rows;
+}
+
+/** tfjs's Conv2DBackpropFilter kernel, run directly (tfjs exports no op for it). */
+function tfjsFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], stride: number): tf.Tensor {
+  return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+    strides: [stride, stride],
+    pad: "valid",
+    dataFormat: "NHWC",
+    dilations: [1, 1],
+    filterShape,
+  } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
 /** Random unit vectors, row-major `(n, dim)`. */
 function randomUnit(n: number, dim: number, seed: number): Float32Array {
   const prng = createPrng(seed);
@@ -537,7 +624,13 @@ function formatTable(title: string, command: string, rows: Row[]): string {
     `- machine: ${machine()}`,
     "",
     `| what | ours (${
-      title === "bench extract" ? "x real time" : title === "bench search" ? "queries/s" : "chunks/s"
+      title === "bench extract"
+        ? "x real time"
+        : title === "bench search"
+        ? "queries/s"
+        : title === "bench kernels"
+        ? "ms per call"
+        : "chunks/s"
     }) | reference | ours / reference |`,
     "|---|---|---|---|",
     ...rows.map((r) => `| ${r.what} | ${r.ours} | ${r.reference} | ${r.ratio} |`),
@@ -553,8 +646,8 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const what = positionals[0];
-  if (positionals.length !== 1 || !["extract", "train", "embed", "search"].includes(what ?? "")) {
-    throw new UsageError("expected: bench extract | bench train | bench embed | bench search");
+  if (positionals.length !== 1 || !["extract", "train", "embed", "search", "kernels"].includes(what ?? "")) {
+    throw new UsageError("expected: bench extract | bench train | bench embed | bench search | bench kernels");
   }
   const device = values.device === undefined ? "auto" : deviceFlag(values.device);
   let rows: Row[];
@@ -568,6 +661,12 @@ export async function main(args: string[]): Promise<number> {
     const k = intFlag("k", values.k ?? 10, 1, GPU_SEARCH_MAX_K);
     console.log(`bench search: refs ${refs.join("/")}, ${queries} queries, k ${k}, on ${machine()}`);
     rows = await benchSearch({ refs, queries, k, device });
+  } else if (what === "kernels") {
+    const batches = String(values.batch ?? "16,32,64,128").split(",").map((b) => intFlag("batch", b, 1, 4096));
+    const frames = intFlag("frames", values.frames ?? 1125, 8, 100000);
+    const steps = intFlag("steps", values.steps ?? 3, 1, 1000);
+    console.log(`bench kernels: B ${batches.join("/")}, T ${frames}, on ${machine()}`);
+    rows = await benchKernels({ batches, frames, steps, device });
   } else {
     const batches = String(values.batch ?? "16,32,64,128").split(",").map((b) => intFlag("batch", b, 1, 4096));
     const frames = intFlag("frames", values.frames ?? 1125, 8, 100000);

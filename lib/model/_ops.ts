@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { webgpuConv2d } from "./conv2d_filter_grad.ts";
 
 /** Backend-dependent primitives used by the model blocks. */
 export interface Ops {
@@ -256,7 +257,8 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
  *   filter gradient), plain ops otherwise;
  * - `webgpu`: the customGrad matMul/linear, whose forward and backward use no transposed operand: tfjs-webgpu
  *   4.22 returns wrong values for `matMul(a, b, false, true)` at some shapes (e.g. (36,2944)·(128,2944)ᵀ, off by
- *   300, measured on llvmpipe), and tfjs's matMul gradient uses that form; plain conv2d and depthwise.
+ *   300, measured on llvmpipe), and tfjs's matMul gradient uses that form; conv2d with the WGSL filter gradient
+ *   (conv2d_filter_grad.ts); plain depthwise.
  *
  * @param backendName `tf.getBackend()`
  */
@@ -265,5 +267,11 @@ export function createOps(backendName: string): Ops {
   const native = nativeOps();
   if (backendName === "cpu") return { ...native, conv2d: gradSafeOps().conv2d };
   const safe = gradSafeOps();
-  return { ...native, matMul: safe.matMul, linear: safe.linear };
+  const conv2dByStride = new Map<number, (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D>();
+  const conv2d = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: number) => {
+    let f = conv2dByStride.get(stride);
+    if (f === undefined) conv2dByStride.set(stride, f = webgpuConv2d(stride));
+    return f(x, filter);
+  };
+  return { ...native, matMul: safe.matMul, linear: safe.linear, conv2d };
 }
