@@ -15,9 +15,11 @@ B() {
 }
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  B 60 search --refs 100000,1000000 --queries 8192 --device webgpu --out "$OUT/search.md"
-  B 60 extract --seconds 600 --device webgpu --out "$OUT/extract.md"
-  B 150 train --batch 16 --steps 1 --device webgpu --profile --out "$OUT/train.md"
-  B 150 train --batch 32,64 --steps 1 --device webgpu --out "$OUT/train.md"
+  # Most informative first: the training step after session 3's upload/AdamW/filter-gradient changes.
+  B 120 train --batch 16 --steps 2 --device webgpu --profile --out "$OUT/train.md"
+  B 60 kernels --batch 16,32 --steps 5 --out "$OUT/kernels.md"
+  B 150 train --batch 32,64 --steps 2 --device webgpu --out "$OUT/train.md"
   B 80 embed --batch 128,16 --steps 3 --device webgpu --out "$OUT/embed.md"
+  B 90 extract --seconds 600 --device webgpu --profile --out "$OUT/extract.md"
+  B 40 search --refs 1000000 --queries 8192 --device webgpu --out "$OUT/search.md"
 } 2>&1 | tee "$OUT/log.txt"

@@ -45,7 +45,8 @@ import {
 import { createPrng } from "../lib/data/prng.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { resolveDevice } from "../lib/gpu/select.ts";
-import { createCqtPipeline } from "../lib/features/cqt_webgpu.ts";
+import { createCqtPipeline, maxCqtPairsPerChunk } from "../lib/features/cqt_webgpu.ts";
+import type { CqtKernel } from "../lib/features/cqt_kernel.ts";
 import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
 import { subsampledLength } from "../lib/model/subsampling.ts";
 import { composeWork, renderVersion } from "../lib/data/synth.ts";
@@ -79,7 +80,8 @@ Options:
   --frames T    train/embed/kernels: frames per chunk (default 1125)
   --steps N     train/embed/kernels: timed steps per batch size after one warm-up (default 3)
   --blocks N    train/embed: Conformer blocks (default 6)
-  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile)
+  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile);
+                extract: also time the WebGPU CQT with the largest chunk the device allows, and per phase
   --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
   --refs L      search: reference set sizes, comma-separated (default 100000,1000000)
   --queries N   search: queries (default 4096)
@@ -156,7 +158,11 @@ function testSignal(seconds: number, sampleRateHz: number): Float32Array {
   return out;
 }
 
-async function benchExtract(seconds: number, device: "auto" | "webgpu" | "cpu" | "wasm"): Promise<Row[]> {
+async function benchExtract(
+  seconds: number,
+  device: "auto" | "webgpu" | "cpu" | "wasm",
+  profile = false,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const x = (s: number) => `${(seconds / s).toFixed(0)}x`;
   const tmp = await Deno.makeTempDir({ prefix: "bench_extract_" });
@@ -236,6 +242,7 @@ async function benchExtract(seconds: number, device: "auto" | "webgpu" | "cpu" |
         });
         pipe.destroy();
         gpu.destroy();
+        if (profile) await profileGpuCqt(rows, y, seconds, kernel);
       } else rows.push({ what: "CQT, WebGPU", ours: "no hardware adapter", reference: "-", ratio: "-" });
     }
 
@@ -545,6 +552,49 @@ function tfjsFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], 
   } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
+/**
+ * `bench extract --profile`, WebGPU: the CQT with the largest chunk a device with raised buffer limits allows (fewer
+ * round trips than the default 256 pairs), then one run in timing mode (each pass submitted and awaited alone),
+ * printed as milliseconds per phase.
+ */
+async function profileGpuCqt(rows: Row[], y: Float32Array, seconds: number, kernel: CqtKernel): Promise<void> {
+  const limit = 1 << 30;
+  const gpu = await requestGpuDevice({
+    requiredLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
+  });
+  if (gpu === null) return;
+  try {
+    const pairs = Math.min(maxCqtPairsPerChunk(gpu.device, kernel), Math.ceil(y.length / kernel.hopSamples / 2));
+    for (const timing of [false, true]) {
+      const pipe = await createCqtPipeline(gpu, kernel, { maxPairsPerChunk: pairs, timing });
+      try {
+        await pipe.run(y.subarray(0, 16000 * 10)); // warm-up
+        pipe.timings.clear();
+        const t0 = performance.now();
+        await pipe.run(y);
+        const s = (performance.now() - t0) / 1000;
+        emit(rows, {
+          what: `CQT, WebGPU, ${pairs} pairs per chunk${timing ? ", timing mode (every pass awaited)" : ""}`,
+          ours: `${(seconds / s).toFixed(0)}x`,
+          reference: "-",
+          ratio: "-",
+        });
+        if (timing) {
+          const total = [...pipe.timings.values()].reduce((a, b) => a + b, 0);
+          console.log(`phases of one ${seconds} s CQT (${pairs} pairs per chunk), ms:`);
+          for (const [phase, ms] of pipe.timings) {
+            console.log(`  ${phase.padEnd(48)} ${ms.toFixed(1).padStart(9)}  ${(100 * ms / total).toFixed(0)}%`);
+          }
+        }
+      } finally {
+        pipe.destroy();
+      }
+    }
+  } finally {
+    gpu.destroy();
+  }
+}
+
 /** Random unit vectors, row-major `(n, dim)`. */
 function randomUnit(n: number, dim: number, seed: number): Float32Array {
   const prng = createPrng(seed);
@@ -654,7 +704,7 @@ export async function main(args: string[]): Promise<number> {
   if (what === "extract") {
     const seconds = intFlag("seconds", values.seconds ?? 600, 1, 36000);
     console.log(`bench extract: ${seconds} s of audio on ${machine()}`);
-    rows = await benchExtract(seconds, device);
+    rows = await benchExtract(seconds, device, values.profile === true);
   } else if (what === "search") {
     const refs = String(values.refs ?? "100000,1000000").split(",").map((n) => intFlag("refs", n, 1, 100_000_000));
     const queries = intFlag("queries", values.queries ?? 4096, 1, 10_000_000);

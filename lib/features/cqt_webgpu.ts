@@ -49,6 +49,11 @@ export interface CqtPipelineOptions {
   maxPairsPerChunk?: number;
   /** The WGSL source, to try a modified shader. @default the text of `shaders/cqt.wgsl` */
   shaderCode?: string;
+  /**
+   * Measure where the time goes (for `bench extract --profile`): every pass is submitted on its own and awaited, and
+   * `CqtPipeline.timings` accumulates milliseconds per phase. Slower; for measurement only. @default false
+   */
+  timing?: boolean;
 }
 
 /** Magnitudes of one signal from {@linkcode CqtPipeline.runManyMagnitudes}. */
@@ -75,6 +80,8 @@ export interface CqtPipeline {
   runManyMagnitudes(signals: readonly (Float32Array | Float64Array)[]): Promise<CqtMagnitudes[]>;
   /** Releases every buffer (the device stays). */
   destroy(): void;
+  /** With `timing`: accumulated milliseconds per phase (host packing, each pass, readback), in run order. */
+  readonly timings: Map<string, number>;
 }
 
 /** One frame pair of one signal: frames `frame` and `frame + 1` (the second only when `hasB`). */
@@ -154,6 +161,18 @@ function toDf64(values: ArrayLike<number>, out: Float32Array, outOffset = 0, str
 }
 
 /**
+ * The largest chunk (frame pairs) `device` can hold for `kernel`: one df64 spectrum per pair must fit a storage
+ * binding, and an FFT pass's workgroups one dispatch dimension.
+ */
+export function maxCqtPairsPerChunk(device: GPUDevice, kernel: CqtKernel): number {
+  const L = kernel.fftLength;
+  return Math.min(
+    Math.floor(device.limits.maxStorageBufferBindingSize / (L * COMPLEX_DF64_BYTES)),
+    Math.floor((device.limits.maxComputeWorkgroupsPerDimension * FFT_WORKGROUP_SIZE) / (L / 2)),
+  );
+}
+
+/**
  * Builds the buffers and pipelines for `kernel` on `gpu`. Pipelines are created inside error scopes, so a WGSL or
  * validation problem throws here with the compiler's message.
  *
@@ -174,11 +193,7 @@ export async function createCqtPipeline(
   const L = kernel.fftLength, K = kernel.nBins, H = kernel.hopSamples;
   const padLeft = Math.ceil((L - H) / 2);
   const passes = stockhamPasses(L);
-  const spectrumPairBytes = L * COMPLEX_DF64_BYTES;
-  const limitPairs = Math.min(
-    Math.floor(device.limits.maxStorageBufferBindingSize / spectrumPairBytes),
-    Math.floor((device.limits.maxComputeWorkgroupsPerDimension * FFT_WORKGROUP_SIZE) / (L / 2)),
-  );
+  const limitPairs = maxCqtPairsPerChunk(device, kernel);
   const maxPairsPerChunk = options.maxPairsPerChunk ?? Math.min(256, limitPairs);
   if (!Number.isInteger(maxPairsPerChunk) || maxPairsPerChunk < 1 || maxPairsPerChunk > limitPairs) {
     throw new RangeError(
@@ -187,6 +202,8 @@ export async function createCqtPipeline(
     );
   }
   const code = options.shaderCode ?? CQT_WGSL;
+  const timing = options.timing === true;
+  const timings = new Map<string, number>();
 
   // ---- constant buffers: twiddles and kernel ----
   const twiddleData = new Float32Array(L * 4);
@@ -221,7 +238,7 @@ export async function createCqtPipeline(
   device.queue.writeBuffer(kernelBuffer, 0, kernelWords);
 
   // ---- per-chunk buffers ----
-  const spectraBytes = maxPairsPerChunk * spectrumPairBytes;
+  const spectraBytes = maxPairsPerChunk * L * COMPLEX_DF64_BYTES;
   const spectraA = device.createBuffer({
     label: "CqtPipeline.spectraA",
     size: spectraBytes,
@@ -350,6 +367,13 @@ export async function createCqtPipeline(
         r.s1 = Math.max(r.s1, s1);
       }
     }
+    let t0 = performance.now();
+    const lap = (phase: string) => {
+      if (!timing) return;
+      const t = performance.now();
+      timings.set(phase, (timings.get(phase) ?? 0) + t - t0);
+      t0 = t;
+    };
     let total = 0;
     for (const r of ranges.values()) {
       r.offset = total;
@@ -389,26 +413,40 @@ export async function createCqtPipeline(
     }
     device.queue.writeBuffer(params, 0, paramWords);
 
+    lap("host: pack samples and parameters");
     const sizes = cqtDispatchSizes(chunk.length, L, K);
-    const encoder = device.createCommandEncoder({ label: "CqtPipeline.encoder" });
-    const pass = encoder.beginComputePass({ label: "CqtPipeline.computePass" });
+    let encoder = device.createCommandEncoder({ label: "CqtPipeline.encoder" });
+    let pass = encoder.beginComputePass({ label: "CqtPipeline.computePass" });
+    /** Timing mode: ends the pass, runs it alone and books its time (the first also carries the uploads). */
+    const flush = async (phase: string) => {
+      if (!timing) return;
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      await gpu.track(device.queue.onSubmittedWorkDone());
+      lap(phase);
+      encoder = device.createCommandEncoder({ label: "CqtPipeline.encoder" });
+      pass = encoder.beginComputePass({ label: "CqtPipeline.computePass" });
+    };
     // Pass s writes A when s is even, B when odd; the first pass reads the samples.
     let inA = false;
-    passes.forEach((p, s) => {
+    for (const [s, p] of passes.entries()) {
       const group = s % 2 === 0 ? bindBA! : bindAB!;
       pass.setPipeline(s === 0 ? loadR4 : p.radix === 4 ? radix4 : radix2);
       pass.setBindGroup(0, group, [s * PARAMS_SLOT_BYTES]);
       pass.dispatchWorkgroups(p.radix === 4 ? sizes.radix4 : sizes.radix2);
       inA = s % 2 === 0;
-    });
+      await flush(`GPU: FFT pass ${s} (radix ${p.radix}, span ${p.ns})${s === 0 ? " + uploads" : ""}`);
+    }
     pass.setPipeline(product);
     pass.setBindGroup(0, inA ? bindAB! : bindBA!, [passes.length * PARAMS_SLOT_BYTES]);
     pass.dispatchWorkgroups(sizes.product);
+    await flush("GPU: kernel product");
     pass.end();
     const bytes = 2 * chunk.length * K * 4;
     encoder.copyBufferToBuffer(magnitudes, 0, readback, 0, bytes);
     device.queue.submit([encoder.finish()]);
     await gpu.track(readback.mapAsync(GPUMapMode.READ, 0, bytes));
+    lap("GPU: copy + map for readback");
     try {
       const mags = new Float32Array(readback.getMappedRange(0, bytes));
       chunk.forEach((p, i) => {
@@ -419,6 +457,7 @@ export async function createCqtPipeline(
     } finally {
       readback.unmap();
     }
+    lap("host: scatter magnitudes");
   }
 
   async function runManyMagnitudes(signals: readonly (Float32Array | Float64Array)[]): Promise<CqtMagnitudes[]> {
@@ -434,7 +473,10 @@ export async function createCqtPipeline(
 
   async function runMany(signals: readonly (Float32Array | Float64Array)[]): Promise<CqtResult[]> {
     const mags = await runManyMagnitudes(signals);
-    return mags.map((m) => ({ data: magnitudeToDb(m.data), frames: m.frames, bins: m.bins }));
+    const t0 = performance.now();
+    const out = mags.map((m) => ({ data: magnitudeToDb(m.data), frames: m.frames, bins: m.bins }));
+    if (timing) timings.set("host: dB", (timings.get("host: dB") ?? 0) + performance.now() - t0);
+    return out;
   }
 
   const pipeline: CqtPipeline = {
@@ -443,6 +485,7 @@ export async function createCqtPipeline(
     run: async (samples) => (await runMany([samples]))[0]!,
     runMany,
     runManyMagnitudes,
+    timings,
     destroy() {
       for (const b of [twiddles, kernelBuffer, spectraA, spectraB, pairsBuffer, magnitudes, readback, params]) {
         b.destroy();
@@ -456,6 +499,7 @@ export async function createCqtPipeline(
     pipeline.destroy();
     throw e;
   }
+  timings.clear(); // the probe's run is not the caller's
   return pipeline;
 }
 

@@ -135,3 +135,32 @@ Deno.test({
     await assertRejects(() => pipe.run(new Float32Array(3200)), "destroyed");
   },
 });
+
+Deno.test({
+  name: "CqtPipeline timing mode: the same magnitudes, and milliseconds booked for every pass and host phase",
+  ignore,
+  async fn() {
+    const gpu = await requestGpuDevice();
+    assertOk(gpu !== null);
+    try {
+      const x = Float32Array.from({ length: 16000 }, (_, i) => Math.sin(i * 0.05) + 0.1 * Math.sin(i * 1.3));
+      const plain = await createCqtPipeline(gpu, kernel, { maxPairsPerChunk: 4 });
+      const timed = await createCqtPipeline(gpu, kernel, { maxPairsPerChunk: 4, timing: true });
+      assertEquals(timed.timings.size, 0); // the construction probe is not booked
+      const [a] = await plain.runManyMagnitudes([x]);
+      const [b] = await timed.runManyMagnitudes([x]);
+      assertEquals(Array.from(b!.data), Array.from(a!.data));
+      const phases = [...timed.timings.keys()];
+      assertEquals(phases.filter((p) => p.startsWith("GPU: FFT pass")).length, stockhamPasses(kernel.fftLength).length);
+      for (const p of ["host: pack samples and parameters", "GPU: kernel product", "GPU: copy + map for readback"]) {
+        assertOk(phases.includes(p), `missing phase ${p}: ${phases}`);
+      }
+      assertOk([...timed.timings.values()].every((ms) => ms >= 0));
+      assertEquals(plain.timings.size, 0);
+      plain.destroy();
+      timed.destroy();
+    } finally {
+      gpu.destroy();
+    }
+  },
+});
