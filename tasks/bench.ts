@@ -80,7 +80,8 @@ Options:
   --frames T    train/embed/kernels: frames per chunk (default 1125)
   --steps N     train/embed/kernels: timed steps per batch size after one warm-up (default 3)
   --blocks N    train/embed: Conformer blocks (default 6)
-  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile);
+  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile), and for
+                train on WebGPU the phases of a step and its WebGPU API calls;
                 extract: also time the WebGPU CQT with the largest chunk the device allows, and per phase
   --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
   --refs L      search: reference set sizes, comma-separated (default 100000,1000000)
@@ -463,6 +464,7 @@ async function printPhases(params: ModelParams, x: tf.Tensor3D, labels: Int32Arr
       (performance.now() - t0).toFixed(0).padStart(7)
     } ms`,
   );
+  if (tf.getBackend() === "webgpu") await printGpuCalls(once);
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesInGPUAllocated?: number };
   console.log(
     `  pipelines compiled during that step: ${cache() - c0} (cache ${cache()}); tensors ${m.numTensors}, ` +
@@ -592,6 +594,55 @@ async function profileGpuCqt(rows: Row[], y: Float32Array, seconds: number, kern
     }
   } finally {
     gpu.destroy();
+  }
+}
+
+/**
+ * WebGPU API calls during one more step: count, bytes where there are any, and the host milliseconds spent inside the
+ * calls (the methods are wrapped for the step and restored after). On a software adapter `submit` runs the kernels.
+ */
+async function printGpuCalls(once: () => Promise<void>): Promise<void> {
+  const calls = new Map<string, { n: number; bytes: number; ms: number }>();
+  const g = globalThis as unknown as Record<string, { prototype: Record<string, unknown> }>;
+  const wrapped: [Record<string, unknown>, string, unknown][] = [];
+  const wrap = (cls: string, name: string, bytes?: (args: unknown[]) => number) => {
+    const proto = g[cls]?.prototype;
+    const orig = proto?.[name];
+    if (proto === undefined || typeof orig !== "function") return;
+    wrapped.push([proto, name, orig]);
+    proto[name] = function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      const r = orig.apply(this, args);
+      const e = calls.get(`${cls}.${name}`) ?? { n: 0, bytes: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      e.bytes += bytes?.(args) ?? 0;
+      calls.set(`${cls}.${name}`, e);
+      return r;
+    };
+  };
+  wrap("GPUDevice", "createBuffer", (a) => (a[0] as GPUBufferDescriptor).size);
+  wrap("GPUDevice", "createBindGroup");
+  wrap("GPUDevice", "createComputePipeline");
+  wrap("GPUQueue", "writeBuffer", (a) => (a[2] as ArrayBuffer).byteLength ?? 0);
+  wrap("GPUQueue", "submit");
+  wrap("GPUBuffer", "mapAsync");
+  wrap("GPUBuffer", "destroy");
+  wrap("GPUCommandEncoder", "copyBufferToBuffer", (a) => Number(a[4] ?? 0));
+  wrap("GPUComputePassEncoder", "dispatchWorkgroups");
+  const t0 = performance.now();
+  try {
+    await once();
+  } finally {
+    for (const [proto, name, orig] of wrapped) proto[name] = orig;
+  }
+  console.log(`  WebGPU API calls during one more step (${(performance.now() - t0).toFixed(0)} ms):`);
+  for (const [name, e] of [...calls.entries()].sort()) {
+    console.log(
+      `    ${name.padEnd(40)} ${String(e.n).padStart(6)} calls ${String(e.bytes).padStart(10)} bytes ${
+        e.ms.toFixed(1).padStart(8)
+      } ms`,
+    );
   }
 }
 
