@@ -48,6 +48,7 @@ import { resolveDevice } from "../lib/gpu/select.ts";
 import { createCqtPipeline, maxCqtPairsPerChunk } from "../lib/features/cqt_webgpu.ts";
 import type { CqtKernel } from "../lib/features/cqt_kernel.ts";
 import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
+import { matMulWebGpu } from "../lib/model/matmul_webgpu.ts";
 import { subsampledLength } from "../lib/model/subsampling.ts";
 import { composeWork, renderVersion } from "../lib/data/synth.ts";
 
@@ -67,9 +68,9 @@ train/embed: chunks per second of a training step (focal over 30000 classes + tr
 an eval-mode embedding of the covers80 model on random input; the PyTorch anchors of shared/anchors.md beside.
 On WebGPU, the first batch size also checks the embedding against the cpu backend (max relative difference).
 
-kernels (WebGPU): our WGSL kernels against the tfjs kernels they replace, at the model's shapes: the subsampling
-convolutions' filter gradients (shaders/conv2d_filter_grad.wgsl against tfjs's Conv2DBackpropFilter), with the
-largest relative difference between the two.
+kernels (WebGPU): our WGSL kernels against the tfjs kernels they replace, at the model's shapes: matrix products
+(shaders/matmul.wgsl against tfjs's BatchMatMul) and the subsampling convolutions' filter gradients
+(shaders/conv2d_filter_grad.wgsl against tfjs's Conv2DBackpropFilter), with the largest relative difference.
 
 search: exact top-k inner-product search (unit 128-d vectors) of --queries random queries over each --refs size,
 on WebGPU (shaders/search.wgsl) or the CPU twin; PyTorch (mm + topk) on the same GPU when python3 has torch.
@@ -505,6 +506,50 @@ async function benchKernels(
     return median(times);
   };
   for (const b of o.batches) {
+    // Matrix products at the model's shapes: ours reads the weight (out, in) transposed in place; tfjs gets it
+    // pre-transposed (its transposed form is wrong at some shapes in 4.22), so both compute the same product.
+    const t = subsampledLength(o.frames), a = COVERS80_MODEL_CONFIG.attentionDim, h = COVERS80_MODEL_CONFIG.numHeads;
+    const products: { name: string; a: number[]; w: number[]; transposeB: boolean }[] = [
+      { name: "linear 256->1024 (feed-forward)", a: [b * t, a], w: [4 * a, a], transposeB: true },
+      { name: "linear 1024->256 (feed-forward)", a: [b * t, 4 * a], w: [a, 4 * a], transposeB: true },
+      { name: "attention scores Q·Kᵀ", a: [b * h, t, a / h], w: [b * h, t, a / h], transposeB: true },
+      { name: "attention values P·V", a: [b * h, t, t], w: [b * h, t, a / h], transposeB: false },
+      {
+        name: "classifier (30000 classes)",
+        a: [b, COVERS80_MODEL_CONFIG.embedDim],
+        w: [COVERS80_MODEL_CONFIG.numClasses, COVERS80_MODEL_CONFIG.embedDim],
+        transposeB: true,
+      },
+    ];
+    for (const pr of products) {
+      const x = tf.randomNormal(pr.a, 0, 1, "float32", 3);
+      const w = tf.randomNormal(pr.w, 0, 1, "float32", 4);
+      const wT = pr.transposeB ? tf.transpose(w, pr.w.length === 3 ? [0, 2, 1] : [1, 0]) : tf.clone(w);
+      try {
+        const ours = () => matMulWebGpu(x, w, false, pr.transposeB);
+        const theirs = () => tf.matMul(x, wT);
+        const [c1, c2] = [ours(), theirs()];
+        const [v1, v2] = [await c1.data(), await c2.data()];
+        tf.dispose([c1, c2]);
+        let diff = 0, scale = 0;
+        for (let i = 0; i < v2.length; i++) {
+          diff = Math.max(diff, Math.abs(v1[i]! - v2[i]!));
+          scale = Math.max(scale, Math.abs(v2[i]!));
+        }
+        const msOurs = await timeMs(ours, o.steps), msTheirs = await timeMs(theirs, o.steps);
+        const flop = 2 * c1.size * x.shape[x.rank - 1]!;
+        emit(rows, {
+          what: `matMul, ${pr.name}, B=${b}: [${pr.a}]·[${pr.w}]${pr.transposeB ? "ᵀ" : ""} (max rel diff ${
+            (diff / scale).toExponential(1)
+          })`,
+          ours: `${msOurs.toFixed(2)} ms (WGSL, ${(flop / msOurs / 1e6).toPrecision(3)} GFLOP/s)`,
+          reference: `${msTheirs.toFixed(2)} ms (tfjs BatchMatMul)`,
+          ratio: (msTheirs / msOurs).toFixed(2),
+        });
+      } finally {
+        tf.dispose([x, w, wT]);
+      }
+    }
     const t1 = Math.floor((o.frames - 1) / 2), f1 = Math.floor((COVERS80_MODEL_CONFIG.inputDim - 1) / 2);
     const t2 = subsampledLength(o.frames), f2 = Math.floor((f1 - 1) / 2);
     const shapes: { name: string; x: [number, number, number, number]; dy: [number, number, number, number] }[] = [

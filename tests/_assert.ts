@@ -51,3 +51,13 @@ export async function assertRejects(fn: () => Promise<unknown>, includes?: strin
   }
   throw new assert.AssertionError({ message: "expected the promise to reject" });
 }
+
+/** Largest |a − b| relative to the largest |b| (for kernels that sum in another order than their twins). */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0, scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return worst / Math.max(scale, 1e-30);
+}

@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
+import { webgpuMatMul } from "./matmul_webgpu.ts";
 
 /** Backend-dependent primitives used by the model blocks. */
 export interface Ops {
@@ -255,9 +256,9 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
  * - `wasm`: every customGrad form, batched matMuls as one 2-D matMul per batch element ({@linkcode matMulPerBatch});
  * - `cpu`: the customGrad conv2d (tfjs-cpu's Conv2DBackpropFilter is a naive loop: 45 s for one 4x19x47x128
  *   filter gradient), plain ops otherwise;
- * - `webgpu`: the customGrad matMul/linear, whose forward and backward use no transposed operand: tfjs-webgpu
- *   4.22 returns wrong values for `matMul(a, b, false, true)` at some shapes (e.g. (36,2944)·(128,2944)ᵀ, off by
- *   300, measured on llvmpipe), and tfjs's matMul gradient uses that form; conv2d with the WGSL filter gradient
+ * - `webgpu`: matMul/linear on the WGSL kernel (matmul_webgpu.ts), which reads transposed operands in place
+ *   (tfjs-webgpu 4.22 returns wrong values for `matMul(a, b, false, true)` at some shapes, e.g. (36,2944)·(128,2944)ᵀ,
+ *   off by 300 on llvmpipe, and tfjs's matMul gradient uses that form); conv2d with the WGSL filter gradient
  *   (conv2d_filter_grad.ts); plain depthwise.
  *
  * @param backendName `tf.getBackend()`
@@ -266,12 +267,16 @@ export function createOps(backendName: string): Ops {
   if (backendName === "wasm") return gradSafeOps(matMulPerBatch);
   const native = nativeOps();
   if (backendName === "cpu") return { ...native, conv2d: gradSafeOps().conv2d };
-  const safe = gradSafeOps();
   const conv2dByStride = new Map<number, (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D>();
   const conv2d = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: number) => {
     let f = conv2dByStride.get(stride);
     if (f === undefined) conv2dByStride.set(stride, f = webgpuConv2d(stride));
     return f(x, filter);
   };
-  return { ...native, matMul: safe.matMul, linear: safe.linear, conv2d };
+  return {
+    ...native,
+    matMul: (a, b, transposeB = false) => webgpuMatMul(a, b, false, transposeB),
+    linear: linearWith((x, w) => webgpuMatMul(x, w, false, true)),
+    conv2d,
+  };
 }

@@ -1,6 +1,7 @@
 /**
- * The filter gradient of a valid, stride-s NHWC conv2d on the webgpu backend: `shaders/conv2d_filter_grad.wgsl`, a
- * tiled split-K product over the im2col matrix (never stored), then one sum over the K slices. tfjs-webgpu 4.22's
+ * The filter gradient of a valid, stride-s NHWC conv2d on the webgpu backend: `shaders/conv2d_filter_grad.wgsl` with
+ * the tiled product core `shaders/gemm_tile.wgsl`, a split-K product over the im2col matrix (never stored), then one
+ * sum over the K slices. tfjs-webgpu 4.22's
  * Conv2DBackpropFilter gives each filter element one thread that loops over every output position; it was 0.29 s
  * of the 0.88 s of GPU kernels in a B = 16 training step on the H100 (the subsampling's two convolutions).
  * {@linkcode conv2dFilterGradValues} is its TS twin.
@@ -16,8 +17,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-// A text import: the shader travels inside bundles and needs no read permission.
+// Text imports: the shaders travel inside bundles and need no read permission.
 import FILTER_GRAD_WGSL from "../../shaders/conv2d_filter_grad.wgsl" with { type: "text" };
+import GEMM_TILE_WGSL from "../../shaders/gemm_tile.wgsl" with { type: "text" };
 
 /** Output positions of a valid convolution: ⌊(size − k)/s⌋ + 1. */
 function validOut(size: number, k: number, s: number): number {
@@ -77,7 +79,7 @@ class FilterGradProgram {
   // Not a flat layout: `main()` reads the workgroup and local ids itself.
   dispatchLayout = { x: [2], y: [1], z: [0] };
   dispatch: [number, number, number];
-  uniforms = "p : i32, m : i32, n : i32, chunk : i32, h : i32, w : i32, ci : i32, kw : i32, oh : i32, ow : i32, " +
+  uniforms = "p : i32, m : i32, n : i32, k_steps : i32, h : i32, w : i32, ci : i32, kw : i32, oh : i32, ow : i32, " +
     "stride : i32,";
   workgroupSize: [number, number, number] = [16, 16, 1];
 
@@ -87,7 +89,7 @@ class FilterGradProgram {
   }
 
   getUserCode(): string {
-    return FILTER_GRAD_WGSL;
+    return `${FILTER_GRAD_WGSL}\n${GEMM_TILE_WGSL}`;
   }
 }
 

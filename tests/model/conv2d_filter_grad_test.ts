@@ -1,21 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
-import { assertEquals, assertOk } from "../_assert.ts";
+import { assertEquals, assertOk, relErr } from "../_assert.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { createPrng } from "../../lib/data/prng.ts";
 import { conv2dFilterGradValues, conv2dFilterGradWebGpu, webgpuConv2d } from "../../lib/model/conv2d_filter_grad.ts";
 
 // GPU tests are ignored (never passed) without an adapter.
 const adapter = await navigator.gpu?.requestAdapter();
-
-/** Largest |a − b| relative to the largest |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0, scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / Math.max(scale, 1e-30);
-}
 
 Deno.test("conv2dFilterGradValues() equals tfjs's conv2d filter gradient on cpu", async () => {
   await initBackend("cpu");

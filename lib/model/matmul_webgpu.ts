@@ -1,0 +1,167 @@
+/**
+ * Matrix products on the webgpu backend from `shaders/matmul.wgsl`: batched, with either operand transposed in place
+ * (strides, no Transpose kernel), and a gradient that uses the same kernel. tfjs-webgpu 4.22's `matMul(a, b, false,
+ * true)` returns wrong values at some shapes, so the model transposed explicitly before every product and in every
+ * gradient; its BatchMatMul kernels were 0.33 s of the 0.88 s of GPU time in a B = 16 training step on the H100.
+ * {@linkcode matMulValues} is the kernel's TS twin.
+ *
+ * @example
+ * ```ts
+ * import { matMulValues } from "./matmul_webgpu.ts";
+ * // (1x2)·(2x1) with B given transposed, i.e. as (1x2).
+ * const c = matMulValues(new Float32Array([1, 2]), [1, 2], new Float32Array([3, 4]), [1, 2], false, true);
+ * if (c[0] !== 11) throw new Error(String(c[0]));
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// Text imports: the shaders travel inside bundles and need no read permission.
+import MATMUL_WGSL from "../../shaders/matmul.wgsl" with { type: "text" };
+import GEMM_TILE_WGSL from "../../shaders/gemm_tile.wgsl" with { type: "text" };
+
+/**
+ * TS twin: `op(A)·op(B)` per batch element for row-major operands of shapes `aShape` (…, rows, cols) and `bShape`,
+ * where op transposes the last two axes when asked. float64 sums, rounded once.
+ *
+ * @returns the product, row-major (…, M, N)
+ */
+export function matMulValues(
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+  transposeA: boolean,
+  transposeB: boolean,
+): Float32Array {
+  const p = plan(aShape, bShape, transposeA, transposeB);
+  const out = new Float32Array(p.batch * p.m * p.n);
+  for (let z = 0; z < p.batch; z++) {
+    for (let i = 0; i < p.m; i++) {
+      for (let j = 0; j < p.n; j++) {
+        let s = 0;
+        for (let k = 0; k < p.k; k++) {
+          s += a[z * p.aBatch + i * p.aM + k * p.aK]! * b[z * p.bBatch + k * p.bK + j * p.bN]!;
+        }
+        out[(z * p.m + i) * p.n + j] = s;
+      }
+    }
+  }
+  return out;
+}
+
+/** Sizes and element strides of `op(A)·op(B)` (see the shader's header). */
+function plan(aShape: readonly number[], bShape: readonly number[], transposeA: boolean, transposeB: boolean) {
+  if (aShape.length < 2 || aShape.length !== bShape.length) {
+    throw new RangeError(`matMul: operands of rank >= 2 and equal rank expected, got [${aShape}] and [${bShape}]`);
+  }
+  const lead = aShape.slice(0, -2);
+  if (lead.some((d, i) => d !== bShape[i])) {
+    throw new RangeError(`matMul: batch dims must match, got [${aShape}] and [${bShape}]`);
+  }
+  const [ar, ac] = aShape.slice(-2) as [number, number];
+  const [br, bc] = bShape.slice(-2) as [number, number];
+  const [m, k] = transposeA ? [ac, ar] : [ar, ac];
+  const [kb, n] = transposeB ? [bc, br] : [br, bc];
+  if (k !== kb) throw new RangeError(`matMul: inner sizes differ: [${aShape}] and [${bShape}]`);
+  return {
+    lead,
+    batch: lead.reduce((x, y) => x * y, 1),
+    m,
+    n,
+    k,
+    aM: transposeA ? 1 : k,
+    aK: transposeA ? m : 1,
+    aBatch: m * k,
+    bK: transposeB ? 1 : n,
+    bN: transposeB ? k : 1,
+    bBatch: k * n,
+  };
+}
+
+/** The tfjs-webgpu program around the kernel (tfjs adds the bindings, the uniforms struct and the entry point). */
+class MatMulProgram {
+  variableNames = ["a", "b"];
+  outputShape: number[];
+  shaderKey = "coverhunter_matmul";
+  // Not a flat layout: `main()` reads the workgroup and local ids itself.
+  dispatchLayout = { x: [2], y: [1], z: [0] };
+  dispatch: [number, number, number];
+  uniforms = "m : i32, n : i32, k_steps : i32, a_m : i32, a_k : i32, a_batch : i32, b_k : i32, b_n : i32, " +
+    "b_batch : i32,";
+  workgroupSize: [number, number, number] = [16, 16, 1];
+
+  constructor(batch: number, m: number, n: number) {
+    this.outputShape = [batch, m, n];
+    this.dispatch = [Math.ceil(n / 64), Math.ceil(m / 64), batch];
+  }
+
+  getUserCode(): string {
+    return `${MATMUL_WGSL}\n${GEMM_TILE_WGSL}`;
+  }
+}
+
+interface WebGpuBackendLike {
+  runWebGPUProgram(
+    program: MatMulProgram,
+    inputs: tf.TensorInfo[],
+    dtype: "float32",
+    uniforms: { type: string; data: number[] }[],
+  ): tf.TensorInfo;
+}
+
+/**
+ * `op(a)·op(b)` on the webgpu backend (the caller checks the backend), no gradient: see {@linkcode webgpuMatMul}.
+ *
+ * @param a (…, M, K), or (…, K, M) when `transposeA`
+ * @param b (…, K, N), or (…, N, K) when `transposeB`; the same leading dims as `a`
+ */
+export function matMulWebGpu(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  const p = plan(a.shape, b.shape, transposeA, transposeB);
+  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  const uniforms = [p.m, p.n, p.k, p.aM, p.aK, p.aBatch, p.bK, p.bN, p.bBatch];
+  return tf.tidy(() => {
+    const info = backend.runWebGPUProgram(
+      new MatMulProgram(p.batch, p.m, p.n),
+      [a, b],
+      "float32",
+      uniforms.map((v) => ({ type: "int32", data: [v] })),
+    );
+    return tf.reshape(tf.engine().makeTensorFromTensorInfo(info), [...p.lead, p.m, p.n]);
+  });
+}
+
+/** The function type `tf.customGrad` takes (tfjs does not export its name). */
+type CustomGradFn = Parameters<typeof tf.customGrad>[0];
+
+const withGrad = new Map<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
+
+/**
+ * `op(a)·op(b)` on the webgpu backend with its gradient, every product (forward and backward) on the WGSL kernel and
+ * no operand copied into a transposed layout. For C = op(A)·op(B): dA and dB are products of dC with the other
+ * operand, transposed as each case needs.
+ */
+export function webgpuMatMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  const key = `${transposeA}${transposeB}`;
+  let f = withGrad.get(key);
+  if (f === undefined) {
+    const mm = matMulWebGpu;
+    f = tf.customGrad(
+      ((x: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc) => {
+        save([x, y]);
+        return {
+          value: mm(x, y, transposeA, transposeB),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [sa, sb] = saved as [tf.Tensor, tf.Tensor];
+            if (!transposeA && !transposeB) return [mm(dy, sb, false, true), mm(sa, dy, true, false)];
+            if (!transposeA) return [mm(dy, sb, false, false), mm(dy, sa, true, false)]; // B given as (N, K)
+            if (!transposeB) return [mm(sb, dy, false, true), mm(sa, dy, false, false)]; // A given as (K, M)
+            return [mm(sb, dy, true, true), mm(dy, sa, true, true)];
+          },
+        };
+      }) as unknown as CustomGradFn,
+    ) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+    withGrad.set(key, f);
+  }
+  return f(a, b);
+}
