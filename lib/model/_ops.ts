@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
 import { webgpuMatMul } from "./matmul_webgpu.ts";
+import { webgpuLayerNorm } from "./layer_norm_webgpu.ts";
 
 /** Backend-dependent primitives used by the model blocks. */
 export interface Ops {
@@ -26,6 +27,17 @@ export interface Ops {
    * x (B,T,C), weight in PyTorch layout (C,1,K) -> (B,T,C).
    */
   depthwiseConv1d(x: tf.Tensor3D, weight: tf.Tensor3D): tf.Tensor3D;
+  /** LayerNorm over the last axis (population variance): x (..., d), weight and bias (d) -> (..., d). */
+  layerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor;
+}
+
+/** LayerNorm from tfjs ops (moments, subtract, rsqrt, scale, shift). */
+function opsLayerNorm(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, -1, true); // (..., 1) each
+    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(normed, weight), bias);
+  });
 }
 
 /** The function type `tf.customGrad` takes (tfjs does not export its name). */
@@ -147,6 +159,7 @@ export function nativeOps(): Ops {
     linear: linearWith((x, w) => tf.matMul(x, w, false, true)),
     conv2d: (x, filter, stride) => tf.conv2d(x, filter, stride, "valid"),
     depthwiseConv1d: nativeDepthwise,
+    layerNorm: opsLayerNorm,
   };
 }
 
@@ -248,6 +261,7 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
       return f(x, filter);
     },
     depthwiseConv1d: depthwise,
+    layerNorm: opsLayerNorm,
   };
 }
 
@@ -259,7 +273,7 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
  * - `webgpu`: matMul/linear on the WGSL kernel (matmul_webgpu.ts), which reads transposed operands in place
  *   (tfjs-webgpu 4.22 returns wrong values for `matMul(a, b, false, true)` at some shapes, e.g. (36,2944)·(128,2944)ᵀ,
  *   off by 300 on llvmpipe, and tfjs's matMul gradient uses that form); conv2d with the WGSL filter gradient
- *   (conv2d_filter_grad.ts); plain depthwise.
+ *   (conv2d_filter_grad.ts); LayerNorm on WGSL kernels (layer_norm_webgpu.ts); plain depthwise.
  *
  * @param backendName `tf.getBackend()`
  */
@@ -278,5 +292,6 @@ export function createOps(backendName: string): Ops {
     matMul: (a, b, transposeB = false) => webgpuMatMul(a, b, false, transposeB),
     linear: linearWith((x, w) => webgpuMatMul(x, w, false, true)),
     conv2d,
+    layerNorm: webgpuLayerNorm,
   };
 }

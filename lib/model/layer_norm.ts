@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { ForwardContext } from "./_context.ts";
 import { getParam } from "./params.ts";
 
@@ -17,9 +17,6 @@ export const LAYER_NORM_EPS = 1e-5;
  * @returns (..., D)
  */
 export function layerNorm(x: tf.Tensor, prefix: string, ctx: ForwardContext): tf.Tensor {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, -1, true); // (..., 1) each
-    const normed = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, LAYER_NORM_EPS)));
-    return tf.add(tf.mul(normed, getParam(ctx.params, `${prefix}.weight`)), getParam(ctx.params, `${prefix}.bias`));
-  });
+  const p = (name: string) => getParam(ctx.params, `${prefix}.${name}`);
+  return ctx.ops.layerNorm(x, p("weight"), p("bias"), LAYER_NORM_EPS);
 }
