@@ -18,6 +18,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { sumSquaresWebGpu } from "./grad_norm_webgpu.ts";
 
 /** Options of {@linkcode clipGradNorm}. */
 export interface ClipOptions {
@@ -102,7 +103,10 @@ export function gradNormScale(
   const names = Object.keys(grads);
   if (names.length === 0) throw new RangeError("gradNormScale: no gradient");
   return tf.tidy(() => {
-    const norm = tf.sqrt(tf.sum(tf.stack(names.map((k) => tf.sum(tf.square(grads[k]!)))))) as tf.Scalar;
+    const squares = tf.getBackend() === "webgpu"
+      ? sumSquaresWebGpu(names.map((k) => grads[k]!)) // a few dispatches instead of two per gradient
+      : tf.stack(names.map((k) => tf.sum(tf.square(grads[k]!))));
+    const norm = tf.sqrt(tf.sum(squares)) as tf.Scalar;
     // min(1, maxNorm / (norm + 1e-6)); NaN when the norm is NaN, as in PyTorch.
     const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6))) as tf.Scalar;
     return { norm, scale };
