@@ -18,6 +18,7 @@ import {
   initParams,
   type ModelParams,
   paramsFromTensors,
+  paramSpecs,
   paramsToTensors,
 } from "../lib/model/params.ts";
 import { normalizeRows, searchTopK } from "../lib/search/exact.ts";
@@ -49,6 +50,9 @@ import { createCqtPipeline, maxCqtPairsPerChunk } from "../lib/features/cqt_webg
 import type { CqtKernel } from "../lib/features/cqt_kernel.ts";
 import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
 import { matMulWebGpu } from "../lib/model/matmul_webgpu.ts";
+import { webgpuLayerNorm } from "../lib/model/layer_norm_webgpu.ts";
+import { nativeOps } from "../lib/model/_ops.ts";
+import { sumSquaresWebGpu } from "../lib/train/grad_norm_webgpu.ts";
 import { subsampledLength } from "../lib/model/subsampling.ts";
 import { composeWork, renderVersion } from "../lib/data/synth.ts";
 
@@ -69,8 +73,9 @@ an eval-mode embedding of the covers80 model on random input; the PyTorch anchor
 On WebGPU, the first batch size also checks the embedding against the cpu backend (max relative difference).
 
 kernels (WebGPU): our WGSL kernels against the tfjs kernels they replace, at the model's shapes: matrix products
-(shaders/matmul.wgsl against tfjs's BatchMatMul) and the subsampling convolutions' filter gradients
-(shaders/conv2d_filter_grad.wgsl against tfjs's Conv2DBackpropFilter), with the largest relative difference.
+(shaders/matmul.wgsl against tfjs's BatchMatMul), LayerNorm forward + backward, the subsampling convolutions' filter
+gradients (shaders/conv2d_filter_grad.wgsl against tfjs's Conv2DBackpropFilter) and the clip's sums of squares, with
+the largest relative difference.
 
 search: exact top-k inner-product search (unit 128-d vectors) of --queries random queries over each --refs size,
 on WebGPU (shaders/search.wgsl) or the CPU twin; PyTorch (mm + topk) on the same GPU when python3 has torch.
@@ -486,106 +491,148 @@ async function benchKernels(
   if (o.device === "cpu" || o.device === "wasm") throw new UsageError("bench kernels runs on webgpu only");
   const backend = await initDeviceBackend("webgpu");
   console.log(backend);
-  const c = COVERS80_MODEL_CONFIG.outputDims; // the subsampling's channels (params.ts: conv.0 is (d, 1, 3, 3))
+  const cfg = COVERS80_MODEL_CONFIG;
   const rows: Row[] = [];
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  const timeMs = async (f: () => tf.Tensor, steps: number) => {
-    await (async () => {
-      const t = f();
-      await t.data();
-      t.dispose();
-    })(); // warm-up: pipeline compilation
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      const t = f();
-      await t.data();
-      times.push(performance.now() - t0);
-      t.dispose();
-    }
-    return median(times);
-  };
   for (const b of o.batches) {
     // Matrix products at the model's shapes: ours reads the weight (out, in) transposed in place; tfjs gets it
     // pre-transposed (its transposed form is wrong at some shapes in 4.22), so both compute the same product.
-    const t = subsampledLength(o.frames), a = COVERS80_MODEL_CONFIG.attentionDim, h = COVERS80_MODEL_CONFIG.numHeads;
+    const t = subsampledLength(o.frames), a = cfg.attentionDim, h = cfg.numHeads;
     const products: { name: string; a: number[]; w: number[]; transposeB: boolean }[] = [
       { name: "linear 256->1024 (feed-forward)", a: [b * t, a], w: [4 * a, a], transposeB: true },
       { name: "linear 1024->256 (feed-forward)", a: [b * t, 4 * a], w: [a, 4 * a], transposeB: true },
       { name: "attention scores Q·Kᵀ", a: [b * h, t, a / h], w: [b * h, t, a / h], transposeB: true },
       { name: "attention values P·V", a: [b * h, t, t], w: [b * h, t, a / h], transposeB: false },
-      {
-        name: "classifier (30000 classes)",
-        a: [b, COVERS80_MODEL_CONFIG.embedDim],
-        w: [COVERS80_MODEL_CONFIG.numClasses, COVERS80_MODEL_CONFIG.embedDim],
-        transposeB: true,
-      },
+      { name: "classifier (30000 classes)", a: [b, cfg.embedDim], w: [cfg.numClasses, cfg.embedDim], transposeB: true },
     ];
     for (const pr of products) {
       const x = tf.randomNormal(pr.a, 0, 1, "float32", 3);
       const w = tf.randomNormal(pr.w, 0, 1, "float32", 4);
       const wT = pr.transposeB ? tf.transpose(w, pr.w.length === 3 ? [0, 2, 1] : [1, 0]) : tf.clone(w);
       try {
-        const ours = () => matMulWebGpu(x, w, false, pr.transposeB);
-        const theirs = () => tf.matMul(x, wT);
-        const [c1, c2] = [ours(), theirs()];
-        const [v1, v2] = [await c1.data(), await c2.data()];
-        tf.dispose([c1, c2]);
-        let diff = 0, scale = 0;
-        for (let i = 0; i < v2.length; i++) {
-          diff = Math.max(diff, Math.abs(v1[i]! - v2[i]!));
-          scale = Math.max(scale, Math.abs(v2[i]!));
-        }
-        const msOurs = await timeMs(ours, o.steps), msTheirs = await timeMs(theirs, o.steps);
-        const flop = 2 * c1.size * x.shape[x.rank - 1]!;
-        emit(rows, {
-          what: `matMul, ${pr.name}, B=${b}: [${pr.a}]·[${pr.w}]${pr.transposeB ? "ᵀ" : ""} (max rel diff ${
-            (diff / scale).toExponential(1)
-          })`,
-          ours: `${msOurs.toFixed(2)} ms (WGSL, ${(flop / msOurs / 1e6).toPrecision(3)} GFLOP/s)`,
-          reference: `${msTheirs.toFixed(2)} ms (tfjs BatchMatMul)`,
-          ratio: (msTheirs / msOurs).toFixed(2),
-        });
+        const shapes = `[${pr.a}]·[${pr.w}]${pr.transposeB ? "ᵀ" : ""}`;
+        const row = await compareKernels(
+          `matMul, ${pr.name}, B=${b}: ${shapes}`,
+          () => matMulWebGpu(x, w, false, pr.transposeB),
+          () => tf.matMul(x, wT),
+          o.steps,
+        );
+        const flop = 2 * x.size * (pr.transposeB ? pr.w[pr.w.length - 2]! : pr.w[pr.w.length - 1]!);
+        emit(rows, { ...row, ours: `${row.ours}, ${(flop / row.msOurs / 1e6).toPrecision(3)} GFLOP/s` });
       } finally {
         tf.dispose([x, w, wT]);
       }
     }
-    const t1 = Math.floor((o.frames - 1) / 2), f1 = Math.floor((COVERS80_MODEL_CONFIG.inputDim - 1) / 2);
-    const t2 = subsampledLength(o.frames), f2 = Math.floor((f1 - 1) / 2);
-    const shapes: { name: string; x: [number, number, number, number]; dy: [number, number, number, number] }[] = [
-      { name: "conv 1", x: [b, o.frames, COVERS80_MODEL_CONFIG.inputDim, 1], dy: [b, t1, f1, c] },
-      { name: "conv 2", x: [b, t1, f1, c], dy: [b, t2, f2, c] },
-    ];
-    for (const s of shapes) {
-      const x = tf.randomNormal(s.x, 0, 1, "float32", 1) as tf.Tensor4D;
-      const dy = tf.randomNormal(s.dy, 0, 1, "float32", 2) as tf.Tensor4D;
-      const filterShape: [number, number, number, number] = [3, 3, s.x[3], c];
-      try {
-        const ours = () => conv2dFilterGradWebGpu(x, dy, [3, 3], 2);
-        const theirs = () => tfjsFilterGrad(x, dy, filterShape, 2);
-        const [a, r] = [ours(), theirs()];
-        const [av, rv] = [await a.data(), await r.data()];
-        tf.dispose([a, r]);
-        let diff = 0, scale = 0;
-        for (let i = 0; i < rv.length; i++) {
-          diff = Math.max(diff, Math.abs(av[i]! - rv[i]!));
-          scale = Math.max(scale, Math.abs(rv[i]!));
-        }
-        const msOurs = await timeMs(ours, o.steps), msTheirs = await timeMs(theirs, o.steps);
-        emit(rows, {
-          what: `conv2d filter gradient, ${s.name}, x [${s.x}] -> dW [${filterShape}] (max rel diff ${
-            (diff / scale).toExponential(1)
-          })`,
-          ours: `${msOurs.toFixed(2)} ms (WGSL)`,
-          reference: `${msTheirs.toFixed(2)} ms (tfjs Conv2DBackpropFilter)`,
-          ratio: (msTheirs / msOurs).toFixed(2),
+    // LayerNorm, forward and backward (tf.grads of a weighted sum), on (B·T', 256): our kernels against tfjs's op chain.
+    {
+      const x = tf.randomNormal([b * t, a], 0, 1, "float32", 5);
+      const [g, bias, w] = [tf.randomNormal([a], 1, 0.1, "float32", 6), tf.zeros([a]), tf.randomNormal([b * t, a])];
+      const ln = (f: (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number) => tf.Tensor) => () =>
+        tf.tidy(() => {
+          const gr = tf.grads((p: tf.Tensor, q: tf.Tensor, r: tf.Tensor) => tf.sum(tf.mul(f(p, q, r, 1e-5), w)))([
+            x,
+            g,
+            bias,
+          ]);
+          return tf.concat(gr.map((v) => tf.reshape(v, [-1])));
         });
+      try {
+        emit(
+          rows,
+          await compareKernels(
+            `LayerNorm forward + backward, B=${b}: [${b * t},${a}]`,
+            ln(webgpuLayerNorm),
+            ln(nativeOps().layerNorm),
+            o.steps,
+          ),
+        );
+      } finally {
+        tf.dispose([x, g, bias, w]);
+      }
+    }
+    // The subsampling convolutions' filter gradients (valid 3x3, stride 2; d = outputDims channels).
+    const d = cfg.outputDims;
+    const t1 = Math.floor((o.frames - 1) / 2), f1 = Math.floor((cfg.inputDim - 1) / 2);
+    const t2 = subsampledLength(o.frames), f2 = Math.floor((f1 - 1) / 2);
+    const convs: { name: string; x: [number, number, number, number]; dy: [number, number, number, number] }[] = [
+      { name: "conv 1", x: [b, o.frames, cfg.inputDim, 1], dy: [b, t1, f1, d] },
+      { name: "conv 2", x: [b, t1, f1, d], dy: [b, t2, f2, d] },
+    ];
+    for (const c of convs) {
+      const x = tf.randomNormal(c.x, 0, 1, "float32", 1) as tf.Tensor4D;
+      const dy = tf.randomNormal(c.dy, 0, 1, "float32", 2) as tf.Tensor4D;
+      const filterShape = [3, 3, c.x[3], d];
+      try {
+        emit(
+          rows,
+          await compareKernels(
+            `conv2d filter gradient, ${c.name}, x [${c.x}] -> dW [${filterShape}]`,
+            () => conv2dFilterGradWebGpu(x, dy, [3, 3], 2),
+            () => tfjsFilterGrad(x, dy, filterShape, 2),
+            o.steps,
+          ),
+        );
       } finally {
         tf.dispose([x, dy]);
       }
     }
   }
+  // The clip's sums of squares over the model's trainable tensors (random values of their shapes).
+  const specs = paramSpecs(cfg).filter((p) => p.kind === "trainable" && !p.name.startsWith("_center"));
+  const grads = specs.map((p, i) => tf.randomNormal([...p.shape], 0, 1, "float32", 100 + i));
+  try {
+    emit(
+      rows,
+      await compareKernels(
+        `clip: sums of squares of the ${grads.length} trainable tensors`,
+        () => sumSquaresWebGpu(grads),
+        () => tf.tidy(() => tf.stack(grads.map((x) => tf.sum(tf.square(x))))),
+        o.steps,
+      ),
+    );
+  } finally {
+    tf.dispose(grads);
+  }
   return rows;
+}
+
+/** One `bench kernels` row: ours against tfjs's (median ms, ratio) and their largest relative difference. */
+async function compareKernels(
+  what: string,
+  ours: () => tf.Tensor,
+  theirs: () => tf.Tensor,
+  steps: number,
+): Promise<Row & { msOurs: number }> {
+  const [a, b] = [ours(), theirs()];
+  const [av, bv] = [await a.data(), await b.data()];
+  tf.dispose([a, b]);
+  let diff = 0, scale = 0;
+  for (let i = 0; i < bv.length; i++) {
+    diff = Math.max(diff, Math.abs(av[i]! - bv[i]!));
+    scale = Math.max(scale, Math.abs(bv[i]!));
+  }
+  const msOurs = await medianMs(ours, steps), msTheirs = await medianMs(theirs, steps);
+  return {
+    what: `${what} (max rel diff ${(diff / scale).toExponential(1)})`,
+    ours: `${msOurs.toFixed(2)} ms (WGSL)`,
+    reference: `${msTheirs.toFixed(2)} ms (tfjs)`,
+    ratio: (msTheirs / msOurs).toFixed(2),
+    msOurs,
+  };
+}
+
+/** Median wall time of `steps` awaited calls after one warm-up (pipeline compilation). */
+async function medianMs(f: () => tf.Tensor, steps: number): Promise<number> {
+  const once = async () => {
+    const t0 = performance.now();
+    const t = f();
+    await t.data();
+    t.dispose();
+    return performance.now() - t0;
+  };
+  await once();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) times.push(await once());
+  return times.sort((x, y) => x - y)[Math.floor(times.length / 2)]!;
 }
 
 /** tfjs's Conv2DBackpropFilter kernel, run directly (tfjs exports no op for it). */
@@ -777,7 +824,7 @@ function formatTable(title: string, command: string, rows: Row[]): string {
         : title === "bench kernels"
         ? "ms per call"
         : "chunks/s"
-    }) | reference | ours / reference |`,
+    }) | reference | ${title === "bench kernels" ? "speed-up (reference time / ours)" : "ours / reference"} |`,
     "|---|---|---|---|",
     ...rows.map((r) => `| ${r.what} | ${r.ours} | ${r.reference} | ${r.ratio} |`),
     "",
