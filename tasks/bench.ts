@@ -46,7 +46,7 @@ import {
 import { createPrng } from "../lib/data/prng.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { resolveDevice } from "../lib/gpu/select.ts";
-import { createCqtPipeline, maxCqtPairsPerChunk } from "../lib/features/cqt_webgpu.ts";
+import { CQT_SPECTRUM_BUDGET_BYTES, createCqtPipeline, maxCqtPairsPerChunk } from "../lib/features/cqt_webgpu.ts";
 import type { CqtKernel } from "../lib/features/cqt_kernel.ts";
 import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
 import { matMulWebGpu } from "../lib/model/matmul_webgpu.ts";
@@ -223,7 +223,11 @@ async function benchExtract(
     // CQT on WebGPU.
     if (device !== "cpu" && device !== "wasm") {
       const dev = await resolveDevice(device);
-      const gpu = dev.kind === "webgpu" ? await requestGpuDevice() : null;
+      // The device as `extract` requests it (front_end.ts): buffer limits raised for the default chunk.
+      const limit = CQT_SPECTRUM_BUDGET_BYTES;
+      const gpu = dev.kind === "webgpu"
+        ? await requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit } })
+        : null;
       let pipe: Awaited<ReturnType<typeof createCqtPipeline>> | undefined;
       let failure = "";
       if (gpu) {
@@ -242,7 +246,8 @@ async function benchExtract(
         await pipe.run(y);
         const s = (performance.now() - t0) / 1000;
         rows.push({
-          what: `CQT, WebGPU (${gpu.description}), incl. upload + readback + dB`,
+          what:
+            `CQT, WebGPU (${gpu.description}), ${pipe.maxPairsPerChunk} pairs per chunk, incl. upload + readback + dB`,
           ours: x(s),
           reference: "nnAudio on a V100: ~12,400x (published)",
           ratio: (seconds / s / 12400).toPrecision(2),

@@ -44,7 +44,8 @@ const PAIR_INFO_BYTES = 16;
 export interface CqtPipelineOptions {
   /**
    * Frame pairs per chunk (2 frames per FFT). Bounded by the device's `maxStorageBufferBindingSize` and
-   * `maxComputeWorkgroupsPerDimension`. @default 256
+   * `maxComputeWorkgroupsPerDimension`. @default as many as {@linkcode CQT_SPECTRUM_BUDGET_BYTES} allows per spectrum
+   *   buffer, within those limits
    */
   maxPairsPerChunk?: number;
   /** The WGSL source, to try a modified shader. @default the text of `shaders/cqt.wgsl` */
@@ -161,6 +162,13 @@ function toDf64(values: ArrayLike<number>, out: Float32Array, outOffset = 0, str
 }
 
 /**
+ * Default bytes of one of the two spectrum buffers (1024 frame pairs at the default kernel, 512 MB for both): each
+ * chunk waits for its own readback, so fewer, larger chunks pay that round trip less often (256 pairs per chunk made a
+ * 600 s track 30 round trips on the H100, at 1,147x real time for ~0.5 ms of GPU work per chunk by count).
+ */
+export const CQT_SPECTRUM_BUDGET_BYTES = 256 * 2 ** 20;
+
+/**
  * The largest chunk (frame pairs) `device` can hold for `kernel`: one df64 spectrum per pair must fit a storage
  * binding, and an FFT pass's workgroups one dispatch dimension.
  */
@@ -194,7 +202,8 @@ export async function createCqtPipeline(
   const padLeft = Math.ceil((L - H) / 2);
   const passes = stockhamPasses(L);
   const limitPairs = maxCqtPairsPerChunk(device, kernel);
-  const maxPairsPerChunk = options.maxPairsPerChunk ?? Math.min(256, limitPairs);
+  const maxPairsPerChunk = options.maxPairsPerChunk ??
+    Math.max(1, Math.min(limitPairs, Math.floor(CQT_SPECTRUM_BUDGET_BYTES / (L * COMPLEX_DF64_BYTES))));
   if (!Number.isInteger(maxPairsPerChunk) || maxPairsPerChunk < 1 || maxPairsPerChunk > limitPairs) {
     throw new RangeError(
       `createCqtPipeline: 'maxPairsPerChunk' must be an integer in [1, ${limitPairs}] on this device: ` +
