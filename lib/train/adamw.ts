@@ -185,31 +185,34 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         const stepSize = lr / (1 - beta1 ** t);
         const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
         const s = slot;
-        const [newP, newM, newV] = fused
-          ? (({ p, m, v }) => [p, m, v])(
-            adamwUpdateWebGpu(p, g, s.m, s.v, gradScale ?? one!, {
+        const update = (): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } => {
+          const decay = 1 - lr * weightDecay;
+          if (fused) {
+            return adamwUpdateWebGpu(p, g, s.m, s.v, gradScale ?? one!, {
               beta1,
               beta2,
-              decay: 1 - lr * weightDecay,
+              decay,
               stepSize,
               bc2Sqrt,
               eps,
-            }),
-          )
-          : tf.tidy(() => {
+            });
+          }
+          return tf.tidy(() => {
             const gs = gradScale === undefined ? g : tf.mul(g, gradScale);
-            const decayed = tf.mul(p, 1 - lr * weightDecay);
+            const decayed = tf.mul(p, decay);
             const m = tf.add(tf.mul(s.m, beta1), tf.mul(gs, 1 - beta1));
             const v = tf.add(tf.mul(s.v, beta2), tf.mul(tf.mul(gs, gs), 1 - beta2));
             const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-            return [tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), m, v];
+            return { p: tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)), m, v };
           });
-        p.assign(newP!);
-        newP!.dispose();
+        };
+        const { p: newP, m: newM, v: newV } = update();
+        p.assign(newP);
+        newP.dispose();
         s.m.dispose();
         s.v.dispose();
-        s.m = tf.keep(newM!); // kept: the optimiser may be stepped inside a caller's tf.tidy
-        s.v = tf.keep(newV!);
+        s.m = tf.keep(newM); // kept: the optimiser may be stepped inside a caller's tf.tidy
+        s.v = tf.keep(newV);
         s.step = t;
       }
       one?.dispose();
