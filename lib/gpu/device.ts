@@ -47,6 +47,19 @@ export interface GpuDevice {
 }
 
 /**
+ * On a machine without a GPU, Mesa's software adapter prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+ * environment." twice per adapter request when that variable is missing (headless servers, containers): alarming and
+ * harmless (Mesa looks for a Wayland socket there; there is no display). Sets it for this process, before the first
+ * request, to the system's temporary directory, only when it is unset and the process may set it
+ * (`--allow-env=XDG_RUNTIME_DIR`, which the tasks grant; without it nothing happens and no permission is asked for).
+ */
+export function quietSoftwareAdapterProbe(): void {
+  const name = "XDG_RUNTIME_DIR";
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return;
+  if (Deno.env.get(name) === undefined) Deno.env.set(name, "/tmp");
+}
+
+/**
  * Requests an adapter and a device. Returns null when WebGPU is unavailable or no adapter is found (callers
  * decide what that means: tests mark themselves ignored, tasks say so and stop; never a silent CPU fallback).
  *
@@ -58,6 +71,7 @@ export async function requestGpuDevice(options: RequestGpuDeviceOptions = {}): P
   const { powerPreference = "high-performance", requiredLimits = {} } = options;
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (gpu === undefined) return null;
+  quietSoftwareAdapterProbe();
   const adapter = await gpu.requestAdapter({ powerPreference });
   if (adapter === null) return null;
   const limits: Record<string, number> = {};

@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { resolveDevice } from "../gpu/select.ts";
+import { quietSoftwareAdapterProbe } from "../gpu/device.ts";
 import { registerDeviceGradients } from "./_grads.ts";
 import { useQueueWriteUploads } from "./_webgpu_upload.ts";
 
@@ -56,6 +57,7 @@ async function initWasm(): Promise<string> {
 async function initWebGpu(): Promise<string> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (gpu === undefined) throw new Error("WebGPU is not available in this runtime (run Deno with --unstable-webgpu)");
+  quietSoftwareAdapterProbe();
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   if (adapter === null) throw new Error("WebGPU has no adapter on this machine");
   await import("@tensorflow/tfjs-backend-webgpu");

@@ -98,3 +98,34 @@ Deno.test({
     gpu.destroy();
   },
 });
+
+Deno.test("quietSoftwareAdapterProbe() sets an unset XDG_RUNTIME_DIR only where the env permission is granted", async () => {
+  const src = new URL("../../lib/gpu/device.ts", import.meta.url).href;
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(
+    script,
+    `import { quietSoftwareAdapterProbe } from "${src}";
+quietSoftwareAdapterProbe();
+const granted = Deno.permissions.querySync({ name: "env", variable: "XDG_RUNTIME_DIR" }).state === "granted";
+console.log(granted ? String(Deno.env.get("XDG_RUNTIME_DIR")) : "no permission");\n`,
+  );
+  const run = async (allow: string[], extra: Record<string, string> = {}) => {
+    const env: Record<string, string> = { ...Deno.env.toObject(), ...extra };
+    if (!("XDG_RUNTIME_DIR" in extra)) delete env.XDG_RUNTIME_DIR;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--allow-read", ...allow, script],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return new TextDecoder().decode(out.stdout).trim() || new TextDecoder().decode(out.stderr).trim();
+  };
+  try {
+    assertEquals(await run(["--allow-env=XDG_RUNTIME_DIR"]), "/tmp");
+    assertEquals(await run(["--allow-env=XDG_RUNTIME_DIR"], { XDG_RUNTIME_DIR: "/run/me" }), "/run/me");
+    assertEquals(await run([]), "no permission"); // no prompt, no throw
+  } finally {
+    await Deno.remove(script);
+  }
+});
