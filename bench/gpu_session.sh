@@ -15,11 +15,13 @@ B() {
 }
 {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  # Most informative first: the training step after session 3's upload/AdamW/filter-gradient changes.
-  B 120 train --batch 16 --steps 2 --device webgpu --profile --out "$OUT/train.md"
-  B 60 kernels --batch 16,32 --steps 5 --out "$OUT/kernels.md"
-  B 150 train --batch 32,64 --steps 2 --device webgpu --out "$OUT/train.md"
-  B 80 embed --batch 128,16 --steps 3 --device webgpu --out "$OUT/embed.md"
-  B 90 extract --seconds 600 --device webgpu --profile --out "$OUT/extract.md"
-  B 40 search --refs 1000000 --queries 8192 --device webgpu --out "$OUT/search.md"
+  # Most informative first: each of our kernels against tfjs's, then the training step with ours and with tfjs's
+  # (--kernels tfjs) on the same card, then batch sizes, embedding both ways, and the CQT's phases.
+  B 45 kernels --batch 16 --steps 5 --out "$OUT/kernels.md"
+  B 100 train --batch 16 --steps 2 --device webgpu --profile --out "$OUT/train.md"
+  B 80 train --batch 16 --steps 2 --device webgpu --kernels tfjs --out "$OUT/train.md"
+  B 100 train --batch 32,64 --steps 2 --device webgpu --out "$OUT/train.md"
+  B 45 embed --batch 128 --steps 3 --device webgpu --out "$OUT/embed.md"
+  B 45 embed --batch 128 --steps 3 --device webgpu --kernels tfjs --out "$OUT/embed.md"
+  B 70 extract --seconds 600 --device webgpu --profile --out "$OUT/extract.md"
 } 2>&1 | tee "$OUT/log.txt"

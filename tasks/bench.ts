@@ -52,6 +52,7 @@ import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
 import { matMulWebGpu } from "../lib/model/matmul_webgpu.ts";
 import { webgpuLayerNorm } from "../lib/model/layer_norm_webgpu.ts";
 import { nativeOps } from "../lib/model/_ops.ts";
+import { setWebGpuKernels, webGpuKernels } from "../lib/model/kernels.ts";
 import { sumSquaresWebGpu } from "../lib/train/grad_norm_webgpu.ts";
 import { subsampledLength } from "../lib/model/subsampling.ts";
 import { composeWork, renderVersion } from "../lib/data/synth.ts";
@@ -59,7 +60,7 @@ import { composeWork, renderVersion } from "../lib/data/synth.ts";
 /** Usage text. */
 export const USAGE = `Usage: deno task bench extract [--seconds S] [--device auto|webgpu|cpu] [--out FILE] [--no-write]
        deno task bench train|embed [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--blocks 6] [--device D]
-                                   [--profile] [--workers N]
+                                   [--profile] [--workers N] [--kernels ours|tfjs]
        deno task bench search [--refs 100000,1000000] [--queries 4096] [--k 10] [--device D]
        deno task bench kernels [--batch 16,32,64,128] [--frames 1125] [--steps 3] [--device webgpu]
 
@@ -90,6 +91,8 @@ Options:
                 train on WebGPU the phases of a step and its WebGPU API calls;
                 extract: also time the WebGPU CQT with the largest chunk the device allows, and per phase
   --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
+  --kernels K   train/embed on WebGPU: ours (the WGSL kernels in shaders/, default) or tfjs (tfjs's own kernels,
+                to measure both on the same GPU)
   --refs L      search: reference set sizes, comma-separated (default 100000,1000000)
   --queries N   search: queries (default 4096)
   --k K         search: results per query (default 10)
@@ -107,6 +110,7 @@ export const OPTIONS: TaskOptions = {
   blocks: { type: "string" },
   profile: { type: "boolean" },
   workers: { type: "string" },
+  kernels: { type: "string" },
   refs: { type: "string" },
   queries: { type: "string" },
   k: { type: "string" },
@@ -357,7 +361,8 @@ async function benchModel(
       }
       emit(rows, {
         what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}` +
-          (pool ? `, ${pool.concurrency} workers` : ""),
+          (pool ? `, ${pool.concurrency} workers` : "") +
+          (kind === "webgpu" ? `, ${webGpuKernels() === "ours" ? "our WGSL kernels" : "tfjs kernels"}` : ""),
         ours: cell,
         reference: TORCH_ANCHORS[what]![b] ?? "-",
         ratio: "-",
@@ -873,6 +878,11 @@ export async function main(args: string[]): Promise<number> {
     console.log(`bench ${what}: B ${batches.join("/")}, T ${frames}, ${blocks} blocks, on ${machine()}`);
     const profile = values.profile === true;
     const workers = intFlag("workers", values.workers ?? 1, 0, 256);
+    const kernels = String(values.kernels ?? "ours");
+    if (kernels !== "ours" && kernels !== "tfjs") {
+      throw new UsageError(`--kernels: expected ours or tfjs, got '${kernels}'`);
+    }
+    setWebGpuKernels(kernels);
     rows = await benchModel(what as "train" | "embed", { batches, frames, steps, blocks, device, profile, workers });
   }
   const table = formatTable(`bench ${what}`, `deno task bench ${args.join(" ")}`, rows);

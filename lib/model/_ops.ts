@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
 import { webgpuMatMul } from "./matmul_webgpu.ts";
 import { webgpuLayerNorm } from "./layer_norm_webgpu.ts";
+import { ownWebGpuKernels } from "./kernels.ts";
 
 /** Backend-dependent primitives used by the model blocks. */
 export interface Ops {
@@ -273,7 +274,8 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
  * - `webgpu`: matMul/linear on the WGSL kernel (matmul_webgpu.ts), which reads transposed operands in place
  *   (tfjs-webgpu 4.22 returns wrong values for `matMul(a, b, false, true)` at some shapes, e.g. (36,2944)·(128,2944)ᵀ,
  *   off by 300 on llvmpipe, and tfjs's matMul gradient uses that form); conv2d with the WGSL filter gradient
- *   (conv2d_filter_grad.ts); LayerNorm on WGSL kernels (layer_norm_webgpu.ts); plain depthwise.
+ *   (conv2d_filter_grad.ts); LayerNorm on WGSL kernels (layer_norm_webgpu.ts); plain depthwise. With
+ *   `setWebGpuKernels("tfjs")`: tfjs's kernels, with the customGrad matMul/linear that avoid its transposed form.
  *
  * @param backendName `tf.getBackend()`
  */
@@ -281,6 +283,11 @@ export function createOps(backendName: string): Ops {
   if (backendName === "wasm") return gradSafeOps(matMulPerBatch);
   const native = nativeOps();
   if (backendName === "cpu") return { ...native, conv2d: gradSafeOps().conv2d };
+  if (!ownWebGpuKernels(backendName)) {
+    // tfjs's kernels (setWebGpuKernels("tfjs")): products as customGrad plain matMuls, avoiding its transposed form.
+    const safe = gradSafeOps();
+    return { ...native, matMul: safe.matMul, linear: safe.linear };
+  }
   const conv2dByStride = new Map<number, (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D>();
   const conv2d = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: number) => {
     let f = conv2dByStride.get(stride);

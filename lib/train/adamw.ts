@@ -33,6 +33,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamwUpdateWebGpu } from "./adamw_webgpu.ts";
+import { ownWebGpuKernels } from "../model/kernels.ts";
 
 /** Hyperparameters of {@linkcode createAdamW}. Defaults are the covers80 hparams with PyTorch's eps and decay. */
 export interface AdamWOptions {
@@ -173,7 +174,7 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         throw new RangeError(`AdamW: 'gradScale' must have one element, got shape [${gradScale.shape}]`);
       }
       // webgpu: three WGSL kernels per parameter (adamw_webgpu.ts); elsewhere the same arithmetic as tfjs ops.
-      const fused = tf.getBackend() === "webgpu";
+      const fused = ownWebGpuKernels(tf.getBackend());
       const one = fused && gradScale === undefined ? tf.scalar(1) : undefined;
       for (const [name, p, g] of work) {
         let slot = slots.get(name);

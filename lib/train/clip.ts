@@ -19,6 +19,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { sumSquaresWebGpu } from "./grad_norm_webgpu.ts";
+import { ownWebGpuKernels } from "../model/kernels.ts";
 
 /** Options of {@linkcode clipGradNorm}. */
 export interface ClipOptions {
@@ -103,7 +104,7 @@ export function gradNormScale(
   const names = Object.keys(grads);
   if (names.length === 0) throw new RangeError("gradNormScale: no gradient");
   return tf.tidy(() => {
-    const squares = tf.getBackend() === "webgpu"
+    const squares = ownWebGpuKernels(tf.getBackend())
       ? sumSquaresWebGpu(names.map((k) => grads[k]!)) // a few dispatches instead of two per gradient
       : tf.stack(names.map((k) => tf.sum(tf.square(grads[k]!))));
     const norm = tf.sqrt(tf.sum(squares)) as tf.Scalar;
