@@ -20,6 +20,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import FILTER_GRAD_WGSL from "../../shaders/conv2d_filter_grad.wgsl" with { type: "text" };
 import GEMM_TILE_WGSL from "../../shaders/gemm_tile.wgsl" with { type: "text" };
+import { runWgsl } from "./_wgsl_program.ts";
 
 /** Output positions of a valid convolution: ⌊(size − k)/s⌋ + 1. */
 function validOut(size: number, k: number, s: number): number {
@@ -71,37 +72,6 @@ export function conv2dFilterGradValues(
   return out;
 }
 
-/** The tfjs-webgpu program around the kernel (tfjs adds the bindings, the uniforms struct and the entry point). */
-class FilterGradProgram {
-  variableNames = ["x", "dy"];
-  outputShape: number[];
-  shaderKey = "coverhunter_conv2d_filter_grad";
-  // Not a flat layout: `main()` reads the workgroup and local ids itself.
-  dispatchLayout = { x: [2], y: [1], z: [0] };
-  dispatch: [number, number, number];
-  uniforms = "p : i32, m : i32, n : i32, k_steps : i32, h : i32, w : i32, ci : i32, kw : i32, oh : i32, ow : i32, " +
-    "stride : i32,";
-  workgroupSize: [number, number, number] = [16, 16, 1];
-
-  constructor(splits: number, m: number, n: number) {
-    this.outputShape = [splits, m, n];
-    this.dispatch = [Math.ceil(n / 64), Math.ceil(m / 64), splits];
-  }
-
-  getUserCode(): string {
-    return `${FILTER_GRAD_WGSL}\n${GEMM_TILE_WGSL}`;
-  }
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: FilterGradProgram,
-    inputs: tf.TensorInfo[],
-    dtype: "float32",
-    uniforms: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
 /**
  * The filter gradient on the webgpu backend (the caller checks the backend).
  *
@@ -129,15 +99,29 @@ export function conv2dFilterGradWebGpu(
   const splits = Math.max(1, Math.min(Math.ceil(512 / tiles), Math.floor(p / 256)));
   const chunk = Math.ceil(Math.ceil(p / splits) / 16) * 16;
   const used = Math.ceil(p / chunk);
-  const backend = tf.backend() as unknown as WebGpuBackendLike;
+  const values: [string, number][] = [
+    ["p", p],
+    ["m", m],
+    ["n", n],
+    ["k_steps", chunk],
+    ["h", h],
+    ["w", w],
+    ["ci", ci],
+    ["kw", kw],
+    ["oh", oh],
+    ["ow", ow],
+    ["stride", stride],
+  ];
   return tf.tidy(() => {
-    const info = backend.runWebGPUProgram(
-      new FilterGradProgram(used, m, n),
-      [x, dy],
-      "float32",
-      [p, m, n, chunk, h, w, ci, kw, oh, ow, stride].map((v) => ({ type: "int32", data: [v] })),
-    );
-    const partial = tf.engine().makeTensorFromTensorInfo(info);
+    const partial = runWgsl({
+      shaderKey: "coverhunter_conv2d_filter_grad",
+      code: `${FILTER_GRAD_WGSL}\n${GEMM_TILE_WGSL}`,
+      inputs: ["x", "dy"],
+      uniforms: values.map(([name, value]) => ({ name, type: "i32", value })),
+      outputShape: [used, m, n],
+      workgroupSize: [16, 16, 1],
+      dispatch: [Math.ceil(n / 64), Math.ceil(m / 64), used],
+    }, [x, dy]);
     return tf.reshape(used === 1 ? partial : tf.sum(partial, 0), [kh, kw, ci, co]) as tf.Tensor4D;
   });
 }

@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 // A text import: the shader travels inside bundles and needs no read permission.
 import DROPOUT_MASK_WGSL from "../../shaders/dropout_mask.wgsl" with { type: "text" };
+import { runWgsl } from "./_wgsl_program.ts";
 
 /** The WGSL hash, in TS (32-bit wrapping arithmetic via Math.imul and >>> 0). */
 export function pcgHash(x: number): number {
@@ -45,39 +46,6 @@ export function dropoutMaskValues(size: number, seed: number, p: number): Float3
   return out;
 }
 
-/** The tfjs-webgpu program around the kernel (tfjs adds the bindings, the uniforms struct and the entry point). */
-class DropoutMaskProgram {
-  variableNames: string[] = [];
-  outputShape: number[];
-  shaderKey = "coverhunter_dropout_mask";
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  uniforms = "seed : u32, threshold : u32, scale : f32,";
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-
-  constructor(shape: number[]) {
-    // A flat layout over all dimensions (tfjs reshapes dispatches beyond the per-dimension limit itself). Written out
-    // rather than imported: importing the webgpu package registers its backend, which backend.ts does only on demand.
-    this.outputShape = shape;
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(shape.reduce((a, b) => a * b, 1) / this.workgroupSize[0]), 1, 1];
-  }
-
-  getUserCode(): string {
-    return DROPOUT_MASK_WGSL;
-  }
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: DropoutMaskProgram,
-    inputs: tf.TensorInfo[],
-    dtype: "float32",
-    uniforms: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
 /**
  * A dropout mask tensor of `shape`: drawn on the GPU by the WGSL kernel on the webgpu backend, from the TS twin
  * elsewhere (the same values either way).
@@ -90,11 +58,17 @@ export function dropoutMask(shape: number[], seed: number, p: number): tf.Tensor
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropoutMask: p must be in [0, 1), got ${p}`);
   const size = shape.reduce((a, b) => a * b, 1);
   if (tf.getBackend() !== "webgpu") return tf.tensor(dropoutMaskValues(size, seed, p), shape, "float32");
-  const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const info = backend.runWebGPUProgram(new DropoutMaskProgram(shape), [], "float32", [
-    { type: "uint32", data: [seed >>> 0] },
-    { type: "uint32", data: [dropThreshold(p)] },
-    { type: "float32", data: [1 / (1 - p)] },
-  ]);
-  return tf.engine().makeTensorFromTensorInfo(info);
+  return runWgsl({
+    shaderKey: "coverhunter_dropout_mask",
+    code: DROPOUT_MASK_WGSL,
+    inputs: [],
+    uniforms: [
+      { name: "seed", type: "u32", value: seed >>> 0 },
+      { name: "threshold", type: "u32", value: dropThreshold(p) },
+      { name: "scale", type: "f32", value: 1 / (1 - p) },
+    ],
+    outputShape: shape,
+    workgroupSize: [64, 1, 1],
+    flat: true,
+  }, []);
 }

@@ -17,6 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import LAYER_NORM_WGSL from "../../shaders/layer_norm.wgsl" with { type: "text" };
 import PARAM_GRAD_WGSL from "../../shaders/layer_norm_param_grad.wgsl" with { type: "text" };
+import { runWgsl } from "./_wgsl_program.ts";
 
 /** Per-row mean and 1/sqrt(population variance + eps), in float64. */
 function rowStats(x: Float32Array, d: number, eps: number): Float64Array {
@@ -80,44 +81,6 @@ export function layerNormGradValues(
   return { dx, dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
 }
 
-/** A tfjs-webgpu program around one of the kernels (tfjs adds bindings, uniforms struct and entry point). */
-class LayerNormProgram {
-  // Not a flat layout (2-D output, x and y): `main()` reads the workgroup and local ids itself.
-  dispatchLayout = { x: [1], y: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-
-  constructor(
-    readonly shaderKey: string,
-    readonly variableNames: string[],
-    readonly uniforms: string,
-    readonly code: string,
-    readonly outputShape: [number, number],
-    dispatch: [number, number, number],
-  ) {
-    this.dispatch = dispatch;
-  }
-
-  getUserCode(): string {
-    return this.code;
-  }
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: LayerNormProgram,
-    inputs: tf.TensorInfo[],
-    dtype: "float32",
-    uniforms: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
-function run(program: LayerNormProgram, inputs: tf.Tensor[], uniforms: [string, number][]): tf.Tensor {
-  const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const u = uniforms.map(([type, v]) => ({ type, data: [v] }));
-  return tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, "float32", u));
-}
-
 /** Rows of a (…, d) tensor walked by at most 4096 workgroups. */
 function rowPlan(rows: number) {
   const groups = Math.max(1, Math.min(rows, 4096));
@@ -136,18 +99,22 @@ function layerNormPass(
 ): tf.Tensor {
   const rows = x.size / d;
   const { groups, perGroup } = rowPlan(rows);
-  return run(
-    new LayerNormProgram(
-      "coverhunter_layer_norm",
-      ["x", "gamma", "other", "stats"],
-      "mode : i32, rows : i32, d : i32, groups : i32, rows_per_group : i32, eps : f32,",
-      LAYER_NORM_WGSL,
-      [rows, mode === 0 ? 2 : d],
-      [groups, 1, 1],
-    ),
-    [x, gamma, other, stats].map((t) => tf.reshape(t, [t.size])),
-    [["int32", mode], ["int32", rows], ["int32", d], ["int32", groups], ["int32", perGroup], ["float32", eps]],
-  );
+  return runWgsl({
+    shaderKey: "coverhunter_layer_norm",
+    code: LAYER_NORM_WGSL,
+    inputs: ["x", "gamma", "other", "stats"],
+    uniforms: [
+      { name: "mode", type: "i32", value: mode },
+      { name: "rows", type: "i32", value: rows },
+      { name: "d", type: "i32", value: d },
+      { name: "groups", type: "i32", value: groups },
+      { name: "rows_per_group", type: "i32", value: perGroup },
+      { name: "eps", type: "f32", value: eps },
+    ],
+    outputShape: [rows, mode === 0 ? 2 : d],
+    workgroupSize: [64, 1, 1],
+    dispatch: [groups, 1, 1],
+  }, [x, gamma, other, stats].map((t) => tf.reshape(t, [t.size])));
 }
 
 /** Weight (which 0) or bias (which 1) gradient: partial sums over row chunks, then their sum. */
@@ -155,18 +122,20 @@ function paramGrad(which: 0 | 1, x: tf.Tensor, dy: tf.Tensor, stats: tf.Tensor, 
   const rows = x.size / d;
   const chunks = Math.max(1, Math.min(256, Math.floor(rows / 64)));
   const perChunk = Math.ceil(rows / chunks);
-  const partial = run(
-    new LayerNormProgram(
-      "coverhunter_layer_norm_param_grad",
-      ["x", "dy", "stats"],
-      "which : i32, rows : i32, d : i32, rows_per_chunk : i32,",
-      PARAM_GRAD_WGSL,
-      [chunks, d],
-      [Math.ceil(d / 64), chunks, 1],
-    ),
-    [x, dy, stats].map((t) => tf.reshape(t, [t.size])),
-    [["int32", which], ["int32", rows], ["int32", d], ["int32", perChunk]],
-  );
+  const partial = runWgsl({
+    shaderKey: "coverhunter_layer_norm_param_grad",
+    code: PARAM_GRAD_WGSL,
+    inputs: ["x", "dy", "stats"],
+    uniforms: [
+      { name: "which", type: "i32", value: which },
+      { name: "rows", type: "i32", value: rows },
+      { name: "d", type: "i32", value: d },
+      { name: "rows_per_chunk", type: "i32", value: perChunk },
+    ],
+    outputShape: [chunks, d],
+    workgroupSize: [64, 1, 1],
+    dispatch: [Math.ceil(d / 64), chunks, 1],
+  }, [x, dy, stats].map((t) => tf.reshape(t, [t.size])));
   return chunks === 1 ? tf.reshape(partial, [d]) : tf.sum(partial, 0);
 }
 

@@ -19,6 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import MATMUL_WGSL from "../../shaders/matmul.wgsl" with { type: "text" };
 import GEMM_TILE_WGSL from "../../shaders/gemm_tile.wgsl" with { type: "text" };
+import { runWgsl } from "./_wgsl_program.ts";
 
 /**
  * TS twin: `op(A)·op(B)` per batch element for row-major operands of shapes `aShape` (…, rows, cols) and `bShape`,
@@ -79,37 +80,6 @@ function plan(aShape: readonly number[], bShape: readonly number[], transposeA: 
   };
 }
 
-/** The tfjs-webgpu program around the kernel (tfjs adds the bindings, the uniforms struct and the entry point). */
-class MatMulProgram {
-  variableNames = ["a", "b"];
-  outputShape: number[];
-  shaderKey = "coverhunter_matmul";
-  // Not a flat layout: `main()` reads the workgroup and local ids itself.
-  dispatchLayout = { x: [2], y: [1], z: [0] };
-  dispatch: [number, number, number];
-  uniforms = "m : i32, n : i32, k_steps : i32, a_m : i32, a_k : i32, a_batch : i32, b_k : i32, b_n : i32, " +
-    "b_batch : i32,";
-  workgroupSize: [number, number, number] = [16, 16, 1];
-
-  constructor(batch: number, m: number, n: number) {
-    this.outputShape = [batch, m, n];
-    this.dispatch = [Math.ceil(n / 64), Math.ceil(m / 64), batch];
-  }
-
-  getUserCode(): string {
-    return `${MATMUL_WGSL}\n${GEMM_TILE_WGSL}`;
-  }
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: MatMulProgram,
-    inputs: tf.TensorInfo[],
-    dtype: "float32",
-    uniforms: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
 /**
  * `op(a)·op(b)` on the webgpu backend (the caller checks the backend), no gradient: see {@linkcode webgpuMatMul}.
  *
@@ -118,16 +88,28 @@ interface WebGpuBackendLike {
  */
 export function matMulWebGpu(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
   const p = plan(a.shape, b.shape, transposeA, transposeB);
-  const backend = tf.backend() as unknown as WebGpuBackendLike;
-  const uniforms = [p.m, p.n, p.k, p.aM, p.aK, p.aBatch, p.bK, p.bN, p.bBatch];
+  const values: [string, number][] = [
+    ["m", p.m],
+    ["n", p.n],
+    ["k_steps", p.k],
+    ["a_m", p.aM],
+    ["a_k", p.aK],
+    ["a_batch", p.aBatch],
+    ["b_k", p.bK],
+    ["b_n", p.bN],
+    ["b_batch", p.bBatch],
+  ];
   return tf.tidy(() => {
-    const info = backend.runWebGPUProgram(
-      new MatMulProgram(p.batch, p.m, p.n),
-      [a, b],
-      "float32",
-      uniforms.map((v) => ({ type: "int32", data: [v] })),
-    );
-    return tf.reshape(tf.engine().makeTensorFromTensorInfo(info), [...p.lead, p.m, p.n]);
+    const c = runWgsl({
+      shaderKey: "coverhunter_matmul",
+      code: `${MATMUL_WGSL}\n${GEMM_TILE_WGSL}`,
+      inputs: ["a", "b"],
+      uniforms: values.map(([name, value]) => ({ name, type: "i32", value })),
+      outputShape: [p.batch, p.m, p.n],
+      workgroupSize: [16, 16, 1],
+      dispatch: [Math.ceil(p.n / 64), Math.ceil(p.m / 64), p.batch],
+    }, [a, b]);
+    return tf.reshape(c, [...p.lead, p.m, p.n]);
   });
 }
 

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import MOMENT_WGSL from "../../shaders/adamw_moment.wgsl" with { type: "text" };
 import PARAM_WGSL from "../../shaders/adamw_param.wgsl" with { type: "text" };
+import { runWgsl, type WgslUniform } from "../model/_wgsl_program.ts";
 
 const f = Math.fround;
 
@@ -70,44 +71,6 @@ export function adamwParamValues(
   return out;
 }
 
-/** A flat elementwise tfjs-webgpu program around one of the kernels (tfjs adds bindings, uniforms, entry point). */
-class ElementwiseProgram {
-  outputShape: number[];
-  dispatchLayout = { x: [0] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [64, 1, 1];
-  size = true;
-
-  constructor(
-    readonly shaderKey: string,
-    readonly variableNames: string[],
-    readonly uniforms: string,
-    readonly code: string,
-    n: number,
-  ) {
-    this.outputShape = [n];
-    this.dispatch = [Math.ceil(n / this.workgroupSize[0]), 1, 1];
-  }
-
-  getUserCode(): string {
-    return this.code;
-  }
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: ElementwiseProgram,
-    inputs: tf.TensorInfo[],
-    dtype: "float32",
-    uniforms: { type: string; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
-function run(program: ElementwiseProgram, inputs: tf.Tensor[], uniforms: { type: string; data: number[] }[]) {
-  const backend = tf.backend() as unknown as WebGpuBackendLike;
-  return tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(program, inputs, "float32", uniforms));
-}
-
 /**
  * One AdamW update of one parameter on the webgpu backend (the caller checks the backend): new first and second
  * moments and the new parameter value, as fresh tensors of `p`'s shape (the caller assigns and disposes).
@@ -132,39 +95,34 @@ export function adamwUpdateWebGpu(
     // Flat views (free in tfjs-webgpu): every parameter shares one compiled pipeline per kernel.
     const flat = (t: tf.Tensor) => tf.reshape(t, [n]);
     const gs = [flat(g), tf.reshape(scale, [1])];
+    const program = (name: string, code: string, inputs: string[], uniforms: WgslUniform[]) => ({
+      shaderKey: `coverhunter_adamw_${name}`,
+      code,
+      inputs,
+      uniforms,
+      outputShape: [n],
+      workgroupSize: [64, 1, 1] as [number, number, number],
+      flat: true,
+    });
     const moment = (prev: tf.Tensor, beta: number, square: boolean) =>
-      run(
-        new ElementwiseProgram(
-          "coverhunter_adamw_moment",
-          ["prev", "g", "scale"],
-          "beta : f32, one_minus_beta : f32, square : u32,",
-          MOMENT_WGSL,
-          n,
-        ),
+      runWgsl(
+        program("moment", MOMENT_WGSL, ["prev", "g", "scale"], [
+          { name: "beta", type: "f32", value: beta },
+          { name: "one_minus_beta", type: "f32", value: 1 - beta },
+          { name: "square", type: "u32", value: square ? 1 : 0 },
+        ]),
         [flat(prev), ...gs],
-        [
-          { type: "float32", data: [beta] },
-          { type: "float32", data: [1 - beta] },
-          { type: "uint32", data: [square ? 1 : 0] },
-        ],
       );
     const m1 = moment(m, hp.beta1, false);
     const v1 = moment(v, hp.beta2, true);
-    const p1 = run(
-      new ElementwiseProgram(
-        "coverhunter_adamw_param",
-        ["p", "m", "v"],
-        "decay : f32, step_size : f32, bc2_sqrt : f32, eps : f32,",
-        PARAM_WGSL,
-        n,
-      ),
+    const p1 = runWgsl(
+      program("param", PARAM_WGSL, ["p", "m", "v"], [
+        { name: "decay", type: "f32", value: hp.decay },
+        { name: "step_size", type: "f32", value: hp.stepSize },
+        { name: "bc2_sqrt", type: "f32", value: hp.bc2Sqrt },
+        { name: "eps", type: "f32", value: hp.eps },
+      ]),
       [flat(p), m1, v1],
-      [
-        { type: "float32", data: [hp.decay] },
-        { type: "float32", data: [hp.stepSize] },
-        { type: "float32", data: [hp.bc2Sqrt] },
-        { type: "float32", data: [hp.eps] },
-      ],
     );
     return { p: tf.reshape(p1, p.shape), m: tf.reshape(m1, p.shape), v: tf.reshape(v1, p.shape) };
   });
