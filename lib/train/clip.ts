@@ -87,10 +87,29 @@ export function clipGradNormTensor(
 }
 
 /**
- * The global L2 norm of `grads` and the clip factor `min(1, maxNorm / (norm + 1e-6))`, both as scalar tensors (the
- * caller disposes them), without scaling anything: a training step hands the factor to the optimiser, which folds
- * it into its update (on webgpu inside the AdamW kernels, no kernel per gradient). The norm is
- * `sqrt(Σ_k Σ g_k²)`, the same quantity as PyTorch's norm of per-tensor norms, with no square root per tensor.
+ * The global L2 norm of `grads`, `sqrt(Σ_k Σ g_k²)`: the same quantity as PyTorch's norm of per-tensor norms, with no
+ * square root per tensor. On webgpu with our kernels the per-tensor sums come from `sumSquaresWebGpu` (a few dispatches
+ * instead of two per gradient).
+ *
+ * @param grads gradients by parameter name (not modified, not disposed; at least one)
+ * @returns a scalar tensor (the caller disposes it)
+ * @throws {RangeError} when there is no gradient
+ */
+export function gradNorm(grads: Readonly<Record<string, tf.Tensor>>): tf.Scalar {
+  const all = Object.values(grads);
+  if (all.length === 0) throw new RangeError("gradNorm: no gradient");
+  return tf.tidy(() => {
+    const squares = ownWebGpuKernels(tf.getBackend())
+      ? sumSquaresWebGpu(all)
+      : tf.stack(all.map((g) => tf.sum(tf.square(g))));
+    return tf.sqrt(tf.sum(squares)) as tf.Scalar;
+  });
+}
+
+/**
+ * The global L2 norm of `grads` ({@linkcode gradNorm}) and the clip factor `min(1, maxNorm / (norm + 1e-6))`, both as
+ * scalar tensors (the caller disposes them), without scaling anything: a training step hands the factor to the
+ * optimiser, which folds it into its update (on webgpu inside the AdamW kernels, no kernel per gradient).
  *
  * @param grads gradients by parameter name (not modified, not disposed; at least one)
  * @param maxNorm the largest allowed global norm (> 0)
@@ -101,15 +120,8 @@ export function gradNormScale(
   maxNorm: number,
 ): { norm: tf.Scalar; scale: tf.Scalar } {
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: 'maxNorm' must be > 0: current value is ${maxNorm}`);
-  const names = Object.keys(grads);
-  if (names.length === 0) throw new RangeError("gradNormScale: no gradient");
-  return tf.tidy(() => {
-    const squares = ownWebGpuKernels(tf.getBackend())
-      ? sumSquaresWebGpu(names.map((k) => grads[k]!)) // a few dispatches instead of two per gradient
-      : tf.stack(names.map((k) => tf.sum(tf.square(grads[k]!))));
-    const norm = tf.sqrt(tf.sum(squares)) as tf.Scalar;
-    // min(1, maxNorm / (norm + 1e-6)); NaN when the norm is NaN, as in PyTorch.
-    const scale = tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6))) as tf.Scalar;
-    return { norm, scale };
-  });
+  const norm = gradNorm(grads);
+  // min(1, maxNorm / (norm + 1e-6)); NaN when the norm is NaN, as in PyTorch.
+  const scale = tf.tidy(() => tf.minimum(tf.scalar(1), tf.div(tf.scalar(maxNorm), tf.add(norm, 1e-6))) as tf.Scalar);
+  return { norm, scale };
 }

@@ -12,7 +12,7 @@ import { type BatchNormStats, classify, embed, updateRunningStats } from "../mod
 import type { ModelParams } from "../model/params.ts";
 import type { Prng } from "../data/prng.ts";
 import type { AdamW } from "./adamw.ts";
-import { gradNormScale } from "./clip.ts";
+import { gradNorm as globalGradNorm, gradNormScale } from "./clip.ts";
 import { FOCAL_EPS_FLOAT32, focalLoss } from "./focal_loss.ts";
 import { tripletLoss } from "./triplet_loss.ts";
 import { centerLoss } from "./center_loss.ts";
@@ -114,7 +114,7 @@ export async function trainStep(
   const varNames = new Map(vars.map((v, i) => [v.name, names[i]!]));
   for (const [k, g] of Object.entries(grads)) byName[varNames.get(k) ?? k] = g;
   // The clip factor stays a tensor and goes to the optimiser, which scales each gradient inside its update.
-  const clipped = clipNorm > 0 ? gradNormScale(byName, clipNorm) : { norm: globalNorm(byName), scale: undefined };
+  const clipped = clipNorm > 0 ? gradNormScale(byName, clipNorm) : { norm: globalGradNorm(byName), scale: undefined };
   const readout = tf.tidy(() => tf.stack([value, ...kept, clipped.norm]));
   try {
     const [total, focal, triplet, center, gradNorm] = Array.from(await readout.data()) as [
@@ -142,8 +142,4 @@ export async function trainStep(
 
 function dropoutOptions(o: TrainStepOptions): { dropout?: number; prng?: Prng } {
   return { ...(o.dropout === undefined ? {} : { dropout: o.dropout }), ...(o.prng ? { prng: o.prng } : {}) };
-}
-
-function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => tf.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
 }
