@@ -288,17 +288,11 @@ export function createOps(backendName: string): Ops {
     const safe = gradSafeOps();
     return { ...native, matMul: safe.matMul, linear: safe.linear };
   }
-  const conv2dByStride = new Map<number, (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D>();
-  const conv2d = (x: tf.Tensor4D, filter: tf.Tensor4D, stride: number) => {
-    let f = conv2dByStride.get(stride);
-    if (f === undefined) conv2dByStride.set(stride, f = webgpuConv2d(stride));
-    return f(x, filter);
-  };
   return {
     ...native,
     matMul: (a, b, transposeB = false) => webgpuMatMul(a, b, false, transposeB),
     linear: linearWith((x, w) => webgpuMatMul(x, w, false, true)),
-    conv2d,
+    conv2d: webgpuConv2d,
     layerNorm: webgpuLayerNorm,
   };
 }

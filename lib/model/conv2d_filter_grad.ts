@@ -129,25 +129,32 @@ export function conv2dFilterGradWebGpu(
 /** The function type `tf.customGrad` takes (tfjs does not export its name). */
 type CustomGradFn = Parameters<typeof tf.customGrad>[0];
 
+const byStride = new Map<number, (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D>();
+
 /**
  * A valid, stride-`stride` conv2d for the webgpu backend whose gradient takes the input part from tfjs
  * (`conv2dTranspose`, i.e. Conv2DBackpropInput) and the filter part from {@linkcode conv2dFilterGradWebGpu}.
  */
-export function webgpuConv2d(stride: number): (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D {
-  return tf.customGrad(
-    ((x: tf.Tensor, filter: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([x, filter]);
-      return {
-        value: tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, stride, "valid"),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor4D];
-          const [kh, kw] = sf.shape;
-          return [
-            tf.conv2dTranspose(dy as tf.Tensor4D, sf, sx.shape, stride, "valid"),
-            conv2dFilterGradWebGpu(sx, dy as tf.Tensor4D, [kh, kw], stride),
-          ];
-        },
-      };
-    }) as unknown as CustomGradFn,
-  ) as (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
+export function webgpuConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number): tf.Tensor4D {
+  let f = byStride.get(stride);
+  if (f === undefined) {
+    f = tf.customGrad(
+      ((xi: tf.Tensor, fi: tf.Tensor, save: tf.GradSaveFunc) => {
+        save([xi, fi]);
+        return {
+          value: tf.conv2d(xi as tf.Tensor4D, fi as tf.Tensor4D, stride, "valid"),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor4D];
+            const [kh, kw] = sf.shape;
+            return [
+              tf.conv2dTranspose(dy as tf.Tensor4D, sf, sx.shape, stride, "valid"),
+              conv2dFilterGradWebGpu(sx, dy as tf.Tensor4D, [kh, kw], stride),
+            ];
+          },
+        };
+      }) as unknown as CustomGradFn,
+    ) as (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
+    byStride.set(stride, f);
+  }
+  return f(x, filter);
 }

@@ -63,7 +63,7 @@ Deno.test({
         tf.dispose([xt, ft, ...g]);
         return out;
       };
-      const gpu = await grads(webgpuConv2d(2));
+      const gpu = await grads((a, b) => webgpuConv2d(a, b, 2));
       await initBackend("cpu");
       const cpu = await grads((a, b) => tf.conv2d(a, b, 2, "valid"));
       assertOk(relErr(gpu[0]!, cpu[0]!) < 1e-4, `dx rel err ${relErr(gpu[0]!, cpu[0]!)}`);
