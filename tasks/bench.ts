@@ -46,7 +46,7 @@ import {
 import { createPrng } from "../lib/data/prng.ts";
 import { deviceFlag, intFlag, parseTaskArgs, type TaskOptions, UsageError } from "../lib/cli/args.ts";
 import { resolveDevice } from "../lib/gpu/select.ts";
-import { CQT_SPECTRUM_BUDGET_BYTES, createCqtPipeline, maxCqtPairsPerChunk } from "../lib/features/cqt_webgpu.ts";
+import { createCqtPipeline, maxCqtPairsPerChunk, requestCqtGpuDevice } from "../lib/features/cqt_webgpu.ts";
 import type { CqtKernel } from "../lib/features/cqt_kernel.ts";
 import { conv2dFilterGradWebGpu } from "../lib/model/conv2d_filter_grad.ts";
 import { matMulWebGpu } from "../lib/model/matmul_webgpu.ts";
@@ -227,11 +227,7 @@ async function benchExtract(
     // CQT on WebGPU.
     if (device !== "cpu" && device !== "wasm") {
       const dev = await resolveDevice(device);
-      // The device as `extract` requests it (front_end.ts): buffer limits raised for the default chunk.
-      const limit = CQT_SPECTRUM_BUDGET_BYTES;
-      const gpu = dev.kind === "webgpu"
-        ? await requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit } })
-        : null;
+      const gpu = dev.kind === "webgpu" ? await requestCqtGpuDevice() : null; // as `extract` requests it
       let pipe: Awaited<ReturnType<typeof createCqtPipeline>> | undefined;
       let failure = "";
       if (gpu) {
@@ -657,15 +653,12 @@ function tfjsFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], 
 }
 
 /**
- * `bench extract --profile`, WebGPU: the CQT with the largest chunk a device with raised buffer limits allows (fewer
- * round trips than the default 256 pairs), then one run in timing mode (each pass submitted and awaited alone),
+ * `bench extract --profile`, WebGPU: the CQT with the largest chunk a device with buffer limits raised to 1 GiB allows
+ * (fewer round trips than the default chunk), then one run in timing mode (each pass submitted and awaited alone),
  * printed as milliseconds per phase.
  */
 async function profileGpuCqt(rows: Row[], y: Float32Array, seconds: number, kernel: CqtKernel): Promise<void> {
-  const limit = 1 << 30;
-  const gpu = await requestGpuDevice({
-    requiredLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit },
-  });
+  const gpu = await requestCqtGpuDevice(1 << 30);
   if (gpu === null) return;
   try {
     const pairs = Math.min(maxCqtPairsPerChunk(gpu.device, kernel), Math.ceil(y.length / kernel.hopSamples / 2));

@@ -23,7 +23,7 @@
  * @module
  */
 
-import { createComputePipelineChecked, type GpuDevice, wrapGpuDevice } from "../gpu/device.ts";
+import { createComputePipelineChecked, type GpuDevice, requestGpuDevice, wrapGpuDevice } from "../gpu/device.ts";
 import { cqtFrameCount, cqtMagnitude, type CqtResult, magnitudeToDb } from "./cqt.ts";
 import type { CqtKernel } from "./cqt_kernel.ts";
 // A text import: the shader travels inside bundles and needs no read permission.
@@ -167,6 +167,16 @@ function toDf64(values: ArrayLike<number>, out: Float32Array, outOffset = 0, str
  * 600 s track 30 round trips on the H100, at 1,147x real time for ~0.5 ms of GPU work per chunk by count).
  */
 export const CQT_SPECTRUM_BUDGET_BYTES = 256 * 2 ** 20;
+
+/**
+ * A device for the CQT pipeline: buffer limits raised to `bytes` (or what the adapter has, if less), so that the
+ * default chunk fits. Null without an adapter, as `requestGpuDevice`.
+ *
+ * @param bytes wanted `maxStorageBufferBindingSize` and `maxBufferSize`
+ */
+export function requestCqtGpuDevice(bytes = CQT_SPECTRUM_BUDGET_BYTES): Promise<GpuDevice | null> {
+  return requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: bytes, maxBufferSize: bytes } });
+}
 
 /**
  * The largest chunk (frame pairs) `device` can hold for `kernel`: one df64 spectrum per pair must fit a storage

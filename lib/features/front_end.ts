@@ -8,8 +8,7 @@
 import { createCqtKernel } from "./cqt_kernel.ts";
 import { cqt, CqtPlan } from "./cqt.ts";
 import { createNnaudioKernel, nnaudioCqt } from "./nnaudio_cqt.ts";
-import { CQT_SPECTRUM_BUDGET_BYTES, createCqtPipeline } from "./cqt_webgpu.ts";
-import { requestGpuDevice } from "../gpu/device.ts";
+import { createCqtPipeline, requestCqtGpuDevice } from "./cqt_webgpu.ts";
 
 /** Front-end settings (the data hparams `front_end`, `fmin`, `n_bins`, `bins_per_octave`). */
 export interface FrontEndOptions {
@@ -62,9 +61,7 @@ export async function createFrontEnd(options: FrontEndOptions): Promise<FrontEnd
     const plan = new CqtPlan(kernel);
     return { options, bins: nBins, computeMany: (ys) => Promise.resolve(ys.map((y) => cqt(y, plan))), close() {} };
   }
-  // Raised buffer limits (up to what the adapter has) for the default chunk of CQT_SPECTRUM_BUDGET_BYTES per spectrum.
-  const limit = CQT_SPECTRUM_BUDGET_BYTES;
-  const gpu = await requestGpuDevice({ requiredLimits: { maxStorageBufferBindingSize: limit, maxBufferSize: limit } });
+  const gpu = await requestCqtGpuDevice();
   if (gpu === null) throw new Error("WebGPU front end: no WebGPU adapter found");
   const pipe = await createCqtPipeline(gpu, kernel);
   return {
