@@ -16,6 +16,11 @@ export interface WgslUniform {
   value: number;
 }
 
+/** i32 uniforms from a record, in its key order (which is the order of the uniforms struct). */
+export function i32Uniforms(values: Record<string, number>): WgslUniform[] {
+  return Object.entries(values).map(([name, value]) => ({ name, type: "i32", value }));
+}
+
 /** A kernel and its launch. */
 export interface WgslProgram {
   /** Pipeline cache key (tfjs adds the inputs' ranks and dtypes); one per distinct `code`. */

@@ -20,7 +20,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import FILTER_GRAD_WGSL from "../../shaders/conv2d_filter_grad.wgsl" with { type: "text" };
 import GEMM_TILE_WGSL from "../../shaders/gemm_tile.wgsl" with { type: "text" };
-import { runWgsl } from "./_wgsl_program.ts";
+import { i32Uniforms, runWgsl } from "./_wgsl_program.ts";
 
 /** Output positions of a valid convolution: ⌊(size − k)/s⌋ + 1. */
 function validOut(size: number, k: number, s: number): number {
@@ -99,25 +99,12 @@ export function conv2dFilterGradWebGpu(
   const splits = Math.max(1, Math.min(Math.ceil(512 / tiles), Math.floor(p / 256)));
   const chunk = Math.ceil(Math.ceil(p / splits) / 16) * 16;
   const used = Math.ceil(p / chunk);
-  const values: [string, number][] = [
-    ["p", p],
-    ["m", m],
-    ["n", n],
-    ["k_steps", chunk],
-    ["h", h],
-    ["w", w],
-    ["ci", ci],
-    ["kw", kw],
-    ["oh", oh],
-    ["ow", ow],
-    ["stride", stride],
-  ];
   return tf.tidy(() => {
     const partial = runWgsl({
       shaderKey: "coverhunter_conv2d_filter_grad",
       code: `${FILTER_GRAD_WGSL}\n${GEMM_TILE_WGSL}`,
       inputs: ["x", "dy"],
-      uniforms: values.map(([name, value]) => ({ name, type: "i32", value })),
+      uniforms: i32Uniforms({ p, m, n, k_steps: chunk, h, w, ci, kw, oh, ow, stride }),
       outputShape: [used, m, n],
       workgroupSize: [16, 16, 1],
       dispatch: [Math.ceil(n / 64), Math.ceil(m / 64), used],

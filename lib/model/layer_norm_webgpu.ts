@@ -17,7 +17,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import LAYER_NORM_WGSL from "../../shaders/layer_norm.wgsl" with { type: "text" };
 import PARAM_GRAD_WGSL from "../../shaders/layer_norm_param_grad.wgsl" with { type: "text" };
-import { runWgsl } from "./_wgsl_program.ts";
+import { i32Uniforms, runWgsl } from "./_wgsl_program.ts";
 
 /** Per-row mean and 1/sqrt(population variance + eps), in float64. */
 function rowStats(x: Float32Array, d: number, eps: number): Float64Array {
@@ -104,11 +104,7 @@ function layerNormPass(
     code: LAYER_NORM_WGSL,
     inputs: ["x", "gamma", "other", "stats"],
     uniforms: [
-      { name: "mode", type: "i32", value: mode },
-      { name: "rows", type: "i32", value: rows },
-      { name: "d", type: "i32", value: d },
-      { name: "groups", type: "i32", value: groups },
-      { name: "rows_per_group", type: "i32", value: perGroup },
+      ...i32Uniforms({ mode, rows, d, groups, rows_per_group: perGroup }),
       { name: "eps", type: "f32", value: eps },
     ],
     outputShape: [rows, mode === 0 ? 2 : d],
@@ -126,12 +122,7 @@ function paramGrad(which: 0 | 1, x: tf.Tensor, dy: tf.Tensor, stats: tf.Tensor, 
     shaderKey: "coverhunter_layer_norm_param_grad",
     code: PARAM_GRAD_WGSL,
     inputs: ["x", "dy", "stats"],
-    uniforms: [
-      { name: "which", type: "i32", value: which },
-      { name: "rows", type: "i32", value: rows },
-      { name: "d", type: "i32", value: d },
-      { name: "rows_per_chunk", type: "i32", value: perChunk },
-    ],
+    uniforms: i32Uniforms({ which, rows, d, rows_per_chunk: perChunk }),
     outputShape: [chunks, d],
     workgroupSize: [64, 1, 1],
     dispatch: [Math.ceil(d / 64), chunks, 1],

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 // Text imports: the shaders travel inside bundles and need no read permission.
 import MATMUL_WGSL from "../../shaders/matmul.wgsl" with { type: "text" };
 import GEMM_TILE_WGSL from "../../shaders/gemm_tile.wgsl" with { type: "text" };
-import { runWgsl } from "./_wgsl_program.ts";
+import { i32Uniforms, runWgsl } from "./_wgsl_program.ts";
 
 /**
  * TS twin: `op(A)·op(B)` per batch element for row-major operands of shapes `aShape` (…, rows, cols) and `bShape`,
@@ -88,23 +88,22 @@ function plan(aShape: readonly number[], bShape: readonly number[], transposeA: 
  */
 export function matMulWebGpu(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
   const p = plan(a.shape, b.shape, transposeA, transposeB);
-  const values: [string, number][] = [
-    ["m", p.m],
-    ["n", p.n],
-    ["k_steps", p.k],
-    ["a_m", p.aM],
-    ["a_k", p.aK],
-    ["a_batch", p.aBatch],
-    ["b_k", p.bK],
-    ["b_n", p.bN],
-    ["b_batch", p.bBatch],
-  ];
   return tf.tidy(() => {
     const c = runWgsl({
       shaderKey: "coverhunter_matmul",
       code: `${MATMUL_WGSL}\n${GEMM_TILE_WGSL}`,
       inputs: ["a", "b"],
-      uniforms: values.map(([name, value]) => ({ name, type: "i32", value })),
+      uniforms: i32Uniforms({
+        m: p.m,
+        n: p.n,
+        k_steps: p.k,
+        a_m: p.aM,
+        a_k: p.aK,
+        a_batch: p.aBatch,
+        b_k: p.bK,
+        b_n: p.bN,
+        b_batch: p.bBatch,
+      }),
       outputShape: [p.batch, p.m, p.n],
       workgroupSize: [16, 16, 1],
       dispatch: [Math.ceil(p.n / 64), Math.ceil(p.m / 64), p.batch],

@@ -16,7 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 // A text import: the shader travels inside bundles and needs no read permission.
 import SUM_SQUARES_WGSL from "../../shaders/sum_squares.wgsl" with { type: "text" };
-import { runWgsl } from "../model/_wgsl_program.ts";
+import { i32Uniforms, runWgsl } from "../model/_wgsl_program.ts";
 
 /** Tensors per dispatch: one output and six inputs stay within WebGPU's default 8 storage buffers per stage. */
 export const SUM_SQUARES_GROUP = 6;
@@ -50,7 +50,7 @@ export function sumSquaresWebGpu(tensors: readonly tf.Tensor[]): tf.Tensor1D {
         shaderKey: `coverhunter_sum_squares_${group.length}`,
         code: sumSquaresCode(group.length),
         inputs: group.map((_, k) => `p${k}`),
-        uniforms: group.map((t, k) => ({ name: `n${k}`, type: "i32", value: t.size })),
+        uniforms: i32Uniforms(Object.fromEntries(group.map((t, k) => [`n${k}`, t.size]))),
         outputShape: [1, group.length],
         workgroupSize: [256, 1, 1],
         dispatch: [group.length, 1, 1],
