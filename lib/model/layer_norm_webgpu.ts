@@ -1,8 +1,8 @@
 /**
  * LayerNorm over the last axis on the webgpu backend from `shaders/layer_norm.wgsl` (statistics, output, input
  * gradient; one workgroup per row) and `shaders/layer_norm_param_grad.wgsl` (weight and bias gradients): 2 kernels
- * forward and 6 backward, where tfjs's op chain (moments, subtract, rsqrt, scale, shift) takes ~10 and ~20. The model
- * has 31 LayerNorms. {@linkcode layerNormValues} and {@linkcode layerNormGradValues} are the TS twins.
+ * forward and 5 backward (input gradient; weight and bias gradients, each a partial sum and its total), where tfjs's
+ * op chain (moments, subtract, rsqrt, scale, shift) takes ~10 and ~20. The model has 31 LayerNorms. {@linkcode layerNormValues} and {@linkcode layerNormGradValues} are the TS twins.
  *
  * @example
  * ```ts
