@@ -127,19 +127,22 @@ function conv2dBackward(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, s:
     return tf.reshape(tf.slice(planes[i % s]![j % s]!, [0, di, dj, 0], [b, ho, wo, cin]), [n, cin]); // (N,Cin)
   });
   const wAll = tf.reshape(filter, [taps * cin, cout]); // (kh·kw·Cin, Cout), row = tap·Cin + c
-  // Filter gradient, one matMul per tap; the operand shared by all taps is the one XNNPACK packs once.
+  // Few input channels (the first conv has Cin = 1): both gradients as one product over all taps, since a thin
+  // (Cout,N)·(N,1) or (N,Cout)·(Cout,1) product per tap runs at ~1 GFLOP/s. Otherwise one product per tap, the
+  // operand shared by all taps being the one XNNPACK packs once.
   let df: tf.Tensor; // (kh·kw·Cin, Cout)
+  let contribs: tf.Tensor[]; // per tap (N,Cin)
   if (cin < 16) {
-    // Few input channels (the first conv has Cin = 1): dyᵀ is shared, each patch is a thin right operand.
-    const dyT = tf.transpose(dy2); // (Cout,N)
-    df = tf.transpose(tf.concat(patches.map((p) => tf.matMul(dyT, p)), 1)); // (Cout, kh·kw·Cin)ᵀ
+    df = tf.transpose(tf.matMul(tf.transpose(dy2), tf.concat(patches, 1))); // ((Cout,N)·(N,kh·kw·Cin))ᵀ
+    const all = tf.matMul(dy2, tf.transpose(wAll)); // (N,Cout)·(Cout,kh·kw·Cin)
+    contribs = Array.from({ length: taps }, (_, t) => tf.slice(all, [0, t * cin], [n, cin]));
   } else {
     df = tf.concat(patches.map((p) => tf.matMul(tf.transpose(p), dy2)), 0); // kh·kw x (Cin,N)·(N,Cout)
+    contribs = Array.from({ length: taps }, (_, t) => {
+      const wT = tf.transpose(tf.slice(wAll, [t * cin, 0], [cin, cout])); // (Cout,Cin)
+      return tf.matMul(dy2, wT); // (N,Cout)·(Cout,Cin) -> (N,Cin)
+    });
   }
-  const contribs = Array.from({ length: taps }, (_, t) => {
-    const wT = tf.transpose(tf.slice(wAll, [t * cin, 0], [cin, cout])); // (Cout,Cin)
-    return tf.matMul(dy2, wT); // (N,Cout)·(Cout,Cin) -> (N,Cin)
-  });
   // dx: each tap's contribution goes back to its phase plane at its shift.
   const dPlanes: tf.Tensor[][][] = planes.map((row) => row.map(() => []));
   contribs.forEach((c, t) => {
