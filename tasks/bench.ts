@@ -420,20 +420,20 @@ async function printProfile(what: string, batch: number, once: () => Promise<voi
   for (const [name, e] of rows) {
     console.log(`  ${name.padEnd(28)} ${String(e.n).padStart(6)} calls ${e.ms.toFixed(1).padStart(9)} ms`);
   }
-  // Products are most of a step: which shapes cost what.
+  // The same kernel costs very different amounts at different shapes: the most expensive (kernel, shapes) pairs.
   const byShape = new Map<string, { n: number; ms: number }>();
   for (const k of info.kernels) {
-    if (k.name !== "BatchMatMul" || typeof k.kernelTimeMs !== "number") continue;
-    const key = k.inputShapes.map((s) => `(${s})`).join("·");
+    if (typeof k.kernelTimeMs !== "number") continue;
+    const key = `${k.name} ${k.inputShapes.map((s) => `(${s})`).join(" ")}`;
     const e = byShape.get(key) ?? { n: 0, ms: 0 };
     e.n++;
     e.ms += k.kernelTimeMs;
     byShape.set(key, e);
   }
-  const shapes = [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10);
-  if (shapes.length > 0) console.log("  BatchMatMul by input shapes:");
+  const shapes = [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(Deno.env.get("TOPN") ?? 15));
+  if (shapes.length > 0) console.log("  by kernel and input shapes:");
   for (const [key, e] of shapes) {
-    console.log(`    ${key.padEnd(40)} ${String(e.n).padStart(6)} calls ${e.ms.toFixed(1).padStart(9)} ms`);
+    console.log(`    ${key.padEnd(56)} ${String(e.n).padStart(6)} calls ${e.ms.toFixed(1).padStart(9)} ms`);
   }
 }
 

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import { resolveDevice } from "../gpu/select.ts";
 import { quietSoftwareAdapterProbe } from "../gpu/device.ts";
 import { registerDeviceGradients } from "./_grads.ts";
-import { registerWasmSlice } from "./_wasm_slice.ts";
+import { registerWasmKernels } from "./_wasm_kernels.ts";
 import { useQueueWriteUploads } from "./_webgpu_upload.ts";
 
 /** The backends the model supports. */
@@ -50,7 +50,7 @@ async function initWasm(): Promise<string> {
   if (!(await tf.setBackend("wasm"))) {
     throw new Error("tfjs wasm backend failed to initialise (is --allow-read granted for the npm cache?)");
   }
-  registerWasmSlice();
+  registerWasmKernels();
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const threads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
   return `wasm (${simd ? "SIMD" : "no SIMD"}, ${threads ? "multi-threaded" : "single thread"})`;

@@ -1,0 +1,173 @@
+/**
+ * Data-movement kernels for tfjs-wasm that read their inputs in place. tfjs-backend-wasm 4.22's own versions copy
+ * more than they use:
+ * - `Slice` starts with `readSync(x)`, a copy of the whole input, for every slice: cutting a (32·281, 281) tensor
+ *   into its 32 per-head products (`matMulPerBatch`) copied 32 x 10 MB, and Slice was 21% of an embedding step
+ *   (424 of ~2000 ms at B = 4);
+ * - `Sum` over leading axes (every bias gradient) transposes the whole input first: 159 ms for the first conv's
+ *   (4, 562, 47, 128) output;
+ * - `Concat` copies each input out of the heap, concatenates element by element into a new array, then copies that
+ *   back: 79 ms for nine (105656, 1) columns.
+ * These read heap views and copy contiguous runs. Tests: `tests/model/wasm_kernels_test.ts`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** What this kernel uses of tfjs-wasm's backend object (not exported by the package). */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+type Flat = Float32Array | Int32Array | Uint8Array;
+
+/**
+ * Copies the box `[begin, begin + size)` of a row-major array of `shape` into `dst` (row-major `size`). Pure;
+ * the unit of work is the longest run that is contiguous in both arrays.
+ *
+ * @param src the whole input, row-major
+ * @param shape its shape
+ * @param begin first index on each axis
+ * @param size extent on each axis (all within `shape`)
+ * @param dst destination of `Π size` elements
+ */
+export function copyBox(
+  src: Flat,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+  dst: Flat,
+): void {
+  const rank = shape.length;
+  const total = size.reduce((a, b) => a * b, 1);
+  if (total === 0) return;
+  // Axis d: the innermost axis that is not taken whole; the run is size[d] times everything inside it.
+  let d = rank - 1;
+  let inner = 1; // elements per step of axis d, in src and dst alike
+  while (d > 0 && size[d] === shape[d]) inner *= shape[d--]!;
+  const run = size[d]! * inner;
+  const strides = new Array<number>(rank).fill(1);
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1]! * shape[i + 1]!;
+  let base = 0;
+  for (let i = 0; i < rank; i++) base += begin[i]! * strides[i]!;
+  // Odometer over the outer axes 0..d−1.
+  const idx = new Array<number>(d).fill(0);
+  let s = base;
+  for (let o = 0; o < total; o += run) {
+    if (run >= 32) dst.set(src.subarray(s, s + run), o);
+    else for (let i = 0; i < run; i++) dst[o + i] = src[s + i]!;
+    for (let a = d - 1; a >= 0; a--) {
+      s += strides[a]!;
+      if (++idx[a]! < size[a]!) break;
+      s -= size[a]! * strides[a]!;
+      idx[a] = 0;
+    }
+  }
+}
+
+/**
+ * Column sums of a row-major (rows, cols) array: `out[c] = Σ_r x[r·cols + c]`, accumulated in float64. Pure.
+ *
+ * @param x the input
+ * @param rows number of rows
+ * @param cols number of columns
+ * @param out destination of `cols` values
+ */
+export function sumRows(x: Flat, rows: number, cols: number, out: Flat): void {
+  const acc = new Float64Array(cols);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    for (let c = 0; c < cols; c++) acc[c]! += x[o + c]!;
+  }
+  out.set(acc);
+}
+
+/**
+ * Concatenation of `parts` along an axis, each part viewed as (outer, inner_i) row-major and the result as
+ * (outer, Σ inner_i): row r of the result is row r of every part in turn. Pure.
+ *
+ * @param parts the inputs with their row lengths
+ * @param outer number of rows (the product of the axes before the concatenation axis)
+ * @param out destination of `outer · Σ inner_i` values
+ */
+export function concatRows(parts: readonly { vals: Flat; inner: number }[], outer: number, out: Flat): void {
+  const width = parts.reduce((a, p) => a + p.inner, 0);
+  let col = 0;
+  for (const { vals, inner } of parts) {
+    for (let r = 0, s = 0, o = col; r < outer; r++, s += inner, o += width) {
+      if (inner >= 32) out.set(vals.subarray(s, s + inner), o);
+      else for (let i = 0; i < inner; i++) out[o + i] = vals[s + i]!;
+    }
+    col += inner;
+  }
+}
+
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/** Registers `kernelFunc` for wasm in place of the stock kernel, which it may call back for cases it leaves. */
+function replace(
+  name: string,
+  kernelFunc: (args: Parameters<tf.KernelFunc>[0], stock: tf.KernelFunc) => ReturnType<tf.KernelFunc>,
+) {
+  const original = tf.getKernel(name, "wasm");
+  if (original === undefined) return;
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ ...original, kernelFunc: (args) => kernelFunc(args, original.kernelFunc) });
+}
+
+let registered = false;
+
+/**
+ * Replaces tfjs-wasm's `Slice`, `Concat` and leading-axes `Sum` kernels with ones that read their inputs in place
+ * (idempotent; call after the wasm backend is registered). Other cases (strings, other reductions) keep the stock
+ * kernels.
+ */
+export function registerWasmKernels(): void {
+  if (registered || tf.getKernel(tf.Slice, "wasm") === undefined) return;
+  registered = true;
+  replace(tf.Slice, (args, stock) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === "string") return stock(args);
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const [b, s] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size) as [number[], number[]];
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(s, x.dtype);
+    // Views after makeOutput: its allocation may grow the wasm memory, which detaches older views.
+    copyBox(backend.typedArrayFromHeap(x), x.shape, b, s, backend.typedArrayFromHeap(out));
+    return out;
+  });
+  replace(tf.Sum, (args, stock) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+    const k = axes.length;
+    // Only a reduction over the leading axes 0..k−1 (k < rank) of float32 data; the stock kernel does the rest.
+    if (x.dtype !== "float32" || k === 0 || k === x.shape.length || axes.some((a, i) => a !== i)) return stock(args);
+    const kept = x.shape.slice(k);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, "float32");
+    sumRows(
+      backend.typedArrayFromHeap(x),
+      product(x.shape.slice(0, k)),
+      product(kept),
+      backend.typedArrayFromHeap(out),
+    );
+    return out;
+  });
+  replace(tf.Concat, (args, stock) => {
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const dtype = inputs[0]!.dtype;
+    if (dtype === "string" || inputs.some((t) => t.dtype !== dtype)) return stock(args);
+    const { axis } = args.attrs as unknown as { axis: number | number[] };
+    const a = tf.util.parseAxisParam(axis, inputs[0]!.shape)[0]!;
+    const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), a);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput(outShape, dtype);
+    const parts = inputs.filter((t) => product(t.shape) > 0).map((t) => ({
+      vals: backend.typedArrayFromHeap(t),
+      inner: product(t.shape.slice(a)),
+    }));
+    concatRows(parts, product(outShape.slice(0, a)), backend.typedArrayFromHeap(out));
+    return out;
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * The in-place data-movement kernels for tfjs-wasm (`lib/model/_wasm_kernels.ts`): each pure helper against an
+ * index-by-index reference, and `tf.slice` / `tf.concat` / `tf.sum` on the wasm backend against the same references.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { createPrng } from "../../lib/data/prng.ts";
+import { concatRows, copyBox, sumRows } from "../../lib/model/_wasm_kernels.ts";
+import { initBackend } from "../../lib/model/backend.ts";
+import { assertEquals, assertOk } from "../_assert.ts";
+
+const prng = createPrng(17);
+const randInt = (n: number) => Math.floor(prng.next() * n);
+
+/** Element by element: dst[flat(i)] = src[flat(begin + i)]. */
+function referenceBox(src: ArrayLike<number>, shape: number[], begin: number[], size: number[]): number[] {
+  const out: number[] = [];
+  const total = size.reduce((a, b) => a * b, 1);
+  for (let o = 0; o < total; o++) {
+    let rest = o, s = 0, stride = 1;
+    for (let a = shape.length - 1; a >= 0; a--) {
+      const i = rest % size[a]!;
+      rest = Math.floor(rest / size[a]!);
+      s += (begin[a]! + i) * stride;
+      stride *= shape[a]!;
+    }
+    out.push(src[s]!);
+  }
+  return out;
+}
+
+/** A random shape of `rank` and a random box inside it; some axes whole, some of extent 1. */
+function randomBox(rank: number, maxDim: number) {
+  const shape = Array.from({ length: rank }, () => 1 + randInt(maxDim));
+  const begin: number[] = [], size: number[] = [];
+  for (const n of shape) {
+    const whole = prng.next() < 0.4;
+    const b = whole ? 0 : randInt(n);
+    begin.push(b);
+    size.push(whole ? n : 1 + randInt(n - b));
+  }
+  return { shape, begin, size };
+}
+
+Deno.test("copyBox: random boxes of rank 1-5 match the index-by-index copy", () => {
+  for (let trial = 0; trial < 300; trial++) {
+    const rank = 1 + (trial % 5);
+    const { shape, begin, size } = randomBox(rank, rank <= 2 ? 90 : 9);
+    const src = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => prng.normal());
+    const dst = new Float32Array(size.reduce((a, b) => a * b, 1));
+    copyBox(src, shape, begin, size, dst);
+    assertEquals(Array.from(dst), referenceBox(src, shape, begin, size), `shape ${shape} begin ${begin} size ${size}`);
+  }
+});
+
+Deno.test("wasm Slice kernel: float32, int32 and bool slices match the reference; a large slice grows memory", async () => {
+  await initBackend("wasm");
+  for (let trial = 0; trial < 60; trial++) {
+    const rank = 1 + (trial % 4);
+    const { shape, begin, size } = randomBox(rank, rank <= 2 ? 70 : 8);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: n }, () => randInt(1000) - 500);
+    for (const dtype of ["float32", "int32", "bool"] as const) {
+      const src = dtype === "bool" ? values.map((v) => (v > 0 ? 1 : 0)) : values;
+      const y = tf.tidy(() => tf.slice(tf.tensor(src, shape, dtype), begin, size));
+      assertEquals(y.dtype, dtype);
+      assertEquals(y.shape, size);
+      assertEquals(Array.from(await y.data()), referenceBox(src, shape, begin, size), `${dtype} ${shape} ${begin}`);
+      y.dispose();
+    }
+  }
+  // 24 MB in, 16 MB out: the output's allocation may grow the heap, which must not leave a stale view behind.
+  const big = tf.range(0, 6_000_000, 1, "float32").reshape([6000, 1000]);
+  const cut = tf.slice(big, [1000, 0], [4000, 1000]);
+  const got = await cut.data();
+  assertEquals([got[0], got[got.length - 1]], [1_000_000, 4_999_999]);
+  tf.dispose([big, cut]);
+  await initBackend("cpu");
+});
+
+/** Concatenation along `axis` by coordinates: the reference for concatRows and the Concat kernel. */
+function referenceConcat(parts: { vals: ArrayLike<number>; shape: number[] }[], axis: number): number[] {
+  const outer = parts[0]!.shape.slice(0, axis).reduce((a, b) => a * b, 1);
+  const out: number[] = [];
+  for (let r = 0; r < outer; r++) {
+    for (const { vals, shape } of parts) {
+      const inner = shape.slice(axis).reduce((a, b) => a * b, 1);
+      for (let i = 0; i < inner; i++) out.push(vals[r * inner + i]!);
+    }
+  }
+  return out;
+}
+
+/** Random shapes that agree except on `axis`. */
+function randomConcat(rank: number, count: number) {
+  const axis = randInt(rank);
+  const base = Array.from({ length: rank }, () => 1 + randInt(rank <= 2 ? 40 : 6));
+  const shapes = Array.from(
+    { length: count },
+    () => base.map((d, i) => (i === axis ? randInt(rank <= 2 ? 40 : 6) : d)),
+  );
+  shapes[0]![axis] = Math.max(1, shapes[0]![axis]!);
+  return { axis, shapes };
+}
+
+Deno.test("sumRows and concatRows match the index-by-index references", () => {
+  for (let trial = 0; trial < 100; trial++) {
+    const rows = 1 + randInt(50), cols = 1 + randInt(70);
+    const x = Float32Array.from({ length: rows * cols }, () => prng.normal());
+    const got = new Float32Array(cols);
+    sumRows(x, rows, cols, got);
+    const want = Array.from({ length: cols }, (_, c) => {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += x[r * cols + c]!;
+      return Math.fround(s);
+    });
+    assertEquals(Array.from(got), want);
+    const { axis, shapes } = randomConcat(1 + (trial % 4), 1 + randInt(4));
+    const parts = shapes.map((shape) => ({
+      shape,
+      vals: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => prng.normal()),
+    }));
+    const outer = shapes[0]!.slice(0, axis).reduce((a, b) => a * b, 1);
+    const out = new Float32Array(parts.reduce((a, p) => a + p.vals.length, 0));
+    concatRows(parts.map((p) => ({ vals: p.vals, inner: p.vals.length / outer })), outer, out);
+    assertEquals(Array.from(out), referenceConcat(parts, axis), `concat ${JSON.stringify(shapes)} on ${axis}`);
+  }
+});
+
+Deno.test("wasm Concat and Sum kernels: random shapes and axes match the references; other reductions unchanged", async () => {
+  await initBackend("wasm");
+  for (let trial = 0; trial < 60; trial++) {
+    const rank = 1 + (trial % 4);
+    const { axis, shapes } = randomConcat(rank, 1 + randInt(4));
+    for (const dtype of ["float32", "int32", "bool"] as const) {
+      const parts = shapes.map((shape) => ({
+        shape,
+        vals: Array.from(
+          { length: shape.reduce((a, b) => a * b, 1) },
+          () => dtype === "bool" ? randInt(2) : randInt(99),
+        ),
+      }));
+      const y = tf.tidy(() => tf.concat(parts.map((p) => tf.tensor(p.vals, p.shape, dtype)), axis));
+      assertEquals(y.dtype, dtype);
+      assertEquals(Array.from(await y.data()), referenceConcat(parts, axis), `${dtype} ${JSON.stringify(shapes)}`);
+      y.dispose();
+    }
+    // Sum over the leading k axes (the replaced case) and over the last axis (the stock kernel), with keepDims.
+    const shape = Array.from({ length: rank + 1 }, () => 1 + randInt(7));
+    const vals = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => prng.normal());
+    const k = 1 + randInt(rank);
+    for (const keepDims of [false, true]) {
+      const [lead, last] = tf.tidy(() => {
+        const x = tf.tensor(vals, shape);
+        return [tf.sum(x, Array.from({ length: k }, (_, i) => i), keepDims), tf.sum(x, -1, keepDims)];
+      });
+      const rows = shape.slice(0, k).reduce((a, b) => a * b, 1), cols = vals.length / rows;
+      assertEquals(lead!.shape, keepDims ? [...shape.slice(0, k).map(() => 1), ...shape.slice(k)] : shape.slice(k));
+      const want = Array.from({ length: cols }, (_, c) => {
+        let s = 0;
+        for (let r = 0; r < rows; r++) s += vals[r * cols + c]!;
+        return s;
+      });
+      const got = await lead!.data();
+      assertOk(want.every((w, c) => Math.abs(got[c]! - w) <= 1e-5 * (1 + Math.abs(w))), `sum over ${k} of ${shape}`);
+      assertEquals(last!.shape, keepDims ? [...shape.slice(0, -1), 1] : shape.slice(0, -1));
+      const n = shape[rank]!;
+      const lastWant = Array.from(
+        { length: vals.length / n },
+        (_, r) => vals.subarray(r * n, r * n + n).reduce((a, b) => a + b, 0),
+      );
+      const lastGot = await last!.data();
+      assertOk(
+        lastWant.every((w, r) => Math.abs(lastGot[r]! - w) <= 1e-5 * (1 + Math.abs(w))),
+        `sum over the last axis of ${shape}`,
+      );
+      tf.dispose([lead!, last!]);
+    }
+  }
+  await initBackend("cpu");
+});
