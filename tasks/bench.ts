@@ -430,7 +430,7 @@ async function printProfile(what: string, batch: number, once: () => Promise<voi
     e.ms += k.kernelTimeMs;
     byShape.set(key, e);
   }
-  const shapes = [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(Deno.env.get("TOPN") ?? 15));
+  const shapes = [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
   if (shapes.length > 0) console.log("  by kernel and input shapes:");
   for (const [key, e] of shapes) {
     console.log(`    ${key.padEnd(56)} ${String(e.n).padStart(6)} calls ${e.ms.toFixed(1).padStart(9)} ms`);
