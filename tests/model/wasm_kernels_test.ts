@@ -178,3 +178,16 @@ Deno.test("wasm Concat and Sum kernels: random shapes and axes match the referen
   }
   await initBackend("cpu");
 });
+
+Deno.test("wasm Identity kernel: a clone shares the data and outlives its source", async () => {
+  await initBackend("wasm");
+  const x = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+  const y = tf.clone(x);
+  assertOk(y.dataId === x.dataId, "the clone copied the data");
+  x.dispose();
+  assertEquals(Array.from(await y.data()), [1, 2, 3, 4, 5, 6]);
+  const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(a, a)))(y); // saves clones of its inputs
+  assertEquals(Array.from(await g.data()), [2, 4, 6, 8, 10, 12]);
+  tf.dispose([y, g]);
+  await initBackend("cpu");
+});
