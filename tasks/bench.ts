@@ -87,8 +87,9 @@ Options:
   --frames T    train/embed/kernels: frames per chunk (default 1125)
   --steps N     train/embed/kernels: timed steps per batch size after one warm-up (default 3)
   --blocks N    train/embed: Conformer blocks (default 6)
-  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile), and for
-                train on WebGPU the phases of a step and its WebGPU API calls;
+  --profile     train/embed: also print the 25 most expensive tfjs kernels of one step (tf.profile), the 15 most
+                expensive (kernel, input shapes) pairs, and for train on WebGPU the phases of a step and its
+                WebGPU API calls;
                 extract: also time the WebGPU CQT with the largest chunk the device allows, and per phase
   --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
   --kernels K   train/embed on WebGPU: ours (the WGSL kernels in shaders/, default) or tfjs (tfjs's own kernels,
