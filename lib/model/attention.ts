@@ -28,19 +28,17 @@ export function relPositionAttention(
   const dk = d / h;
   return tf.tidy(() => {
     const heads = (y: tf.Tensor) => tf.reshape(y, [b, t, h, dk]); // (B,T,D) -> (B,T,H,dk)
-    const q = heads(ops.linear(x, p("linear_q.weight"), p("linear_q.bias"))); // (B,T,H,dk)
-    const k = tf.transpose(heads(ops.linear(x, p("linear_k.weight"), p("linear_k.bias"))), [0, 2, 1, 3]); // (B,H,T,dk)
-    const v = tf.transpose(heads(ops.linear(x, p("linear_v.weight"), p("linear_v.bias"))), [0, 2, 1, 3]); // (B,H,T,dk)
+    const byHead = (y: tf.Tensor) => tf.transpose(heads(y), [0, 2, 1, 3]); // (B,T,D) -> (B,H,T,dk)
+    const q = byHead(ops.linear(x, p("linear_q.weight"), p("linear_q.bias"))); // (B,H,T,dk)
+    const k = byHead(ops.linear(x, p("linear_k.weight"), p("linear_k.bias"))); // (B,H,T,dk)
+    const v = byHead(ops.linear(x, p("linear_v.weight"), p("linear_v.bias"))); // (B,H,T,dk)
     const pos = tf.transpose(tf.reshape(ops.linear(posEmb, p("linear_pos.weight")), [t, h, dk]), [1, 0, 2]); // (1,T,D) -> (H,T,dk)
-    const qu = tf.transpose(tf.add(q, p("pos_bias_u")), [0, 2, 1, 3]); // (B,T,H,dk) + (H,dk) -> (B,H,T,dk)
-    const qv = tf.transpose(tf.add(q, p("pos_bias_v")), [2, 0, 1, 3]); // (B,T,H,dk) + (H,dk) -> (H,B,T,dk)
-    const ac = ops.matMul(qu, k, true); // (B,H,T,dk)·(B,H,dk,T) -> (B,H,T,T)
-    // The positional term is shared by the batch: fold B into the rows, (H,B·T,dk)·(H,dk,T) -> (H,B·T,T).
-    const bd = tf.transpose(
-      tf.reshape(ops.matMul(tf.reshape(qv, [h, b * t, dk]), pos, true), [h, b, t, t]),
-      [1, 0, 2, 3],
-    ); // (H,B,T,T) -> (B,H,T,T)
-    const scores = tf.div(tf.add(ac, bd), Math.sqrt(dk)); // (B,H,T,T)
+    const biasU = tf.reshape(p("pos_bias_u"), [h, 1, dk]), biasV = tf.reshape(p("pos_bias_v"), [h, 1, dk]); // (H,1,dk)
+    // (q + u)·kᵀ + (q + v)·posᵀ = q·(k + pos)ᵀ + (u·kᵀ + v·posᵀ): one product per head instead of two (no rel_shift,
+    // so the second part is a per-key bias); same sums in another order.
+    const keyBias = tf.sum(tf.add(tf.mul(k, biasU), tf.mul(pos, biasV)), -1, true); // (B,H,T,1)
+    const ac = ops.matMul(q, tf.add(k, pos), true); // (B,H,T,dk)·(B,H,dk,T) -> (B,H,T,T)
+    const scores = tf.div(tf.add(ac, tf.reshape(keyBias, [b, h, 1, t])), Math.sqrt(dk)); // (B,H,T,T)
     const attn = tf.softmax(scores, -1); // over keys
     const ctxv = ops.matMul(attn, v); // (B,H,T,T)·(B,H,T,dk) -> (B,H,T,dk)
     const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [b, t, d]); // (B,H,T,dk) -> (B,T,H,dk) -> (B,T,D)
