@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createPrng } from "../../lib/data/prng.ts";
-import { concatRows, copyBox, sumRows } from "../../lib/model/_wasm_kernels.ts";
+import { concatRows, copyBox, reluGrad, sumRows } from "../../lib/model/_wasm_kernels.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { assertEquals, assertOk } from "../_assert.ts";
 
@@ -189,5 +189,28 @@ Deno.test("wasm Identity kernel: a clone shares the data and outlives its source
   const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(a, a)))(y); // saves clones of its inputs
   assertEquals(Array.from(await g.data()), [2, 4, 6, 8, 10, 12]);
   tf.dispose([y, g]);
+  await initBackend("cpu");
+});
+
+Deno.test("Relu's gradient under wasm: one pass, the values of tfjs's dy·step(x) on cpu", async () => {
+  const x = Float32Array.from({ length: 3 * 5 * 7 }, (_, i) => (i % 4 === 0 ? 0 : prng.normal()));
+  const r = Float32Array.from({ length: x.length }, () => prng.normal());
+  const grad = async () => {
+    const [xt, rt] = [tf.tensor(x, [3, 5, 7]), tf.tensor(r, [3, 5, 7])];
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), rt)))(xt);
+    const out = Array.from(await g.data());
+    tf.dispose([xt, rt, g]);
+    return out;
+  };
+  await initBackend("cpu");
+  const want = await grad();
+  await initBackend("wasm");
+  const info = await tf.profile(async () => assertEquals(await grad(), want));
+  const names = info.kernels.map((k) => k.name);
+  assertOk(names.includes("CoverHunterReluGrad") && !names.includes("Step"), `kernels run: ${names.join(", ")}`);
+  const dx = new Float32Array(x.length);
+  reluGrad(r, x, dx);
+  assertEquals(Array.from(dx), want); // the gradient of sum(relu(x)·r) is r where x > 0, else 0
+  assertOk(want.some((v) => v === 0) && want.some((v) => v !== 0));
   await initBackend("cpu");
 });
