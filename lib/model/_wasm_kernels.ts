@@ -45,7 +45,7 @@ export function copyBox(
   dst: Flat,
 ): void {
   const rank = shape.length;
-  const total = size.reduce((a, b) => a * b, 1);
+  const total = tf.util.sizeFromShape(size as number[]);
   if (total === 0) return;
   // Axis d: the innermost axis that is not taken whole; the run is size[d] times everything inside it.
   let d = rank - 1;
@@ -123,8 +123,6 @@ export function reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): v
 /** Name of the one-pass Relu gradient kernel registered for wasm. */
 const RELU_GRAD = "CoverHunterReluGrad";
 
-const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
-
 /** Registers `kernelFunc` for wasm in place of the stock kernel, which it may call back for cases it leaves. */
 function replace(
   name: string,
@@ -195,8 +193,8 @@ export function registerWasmKernels(): void {
     const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, "float32");
     sumRows(
       backend.typedArrayFromHeap(x),
-      product(x.shape.slice(0, k)),
-      product(kept),
+      tf.util.sizeFromShape(x.shape.slice(0, k)),
+      tf.util.sizeFromShape(kept),
       backend.typedArrayFromHeap(out),
     );
     return out;
@@ -216,11 +214,11 @@ export function registerWasmKernels(): void {
     const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), a);
     const backend = args.backend as unknown as WasmBackendLike;
     const out = backend.makeOutput(outShape, dtype);
-    const parts = inputs.filter((t) => product(t.shape) > 0).map((t) => ({
+    const parts = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0).map((t) => ({
       vals: backend.typedArrayFromHeap(t),
-      inner: product(t.shape.slice(a)),
+      inner: tf.util.sizeFromShape(t.shape.slice(a)),
     }));
-    concatRows(parts, product(outShape.slice(0, a)), backend.typedArrayFromHeap(out));
+    concatRows(parts, tf.util.sizeFromShape(outShape.slice(0, a)), backend.typedArrayFromHeap(out));
     return out;
   });
 }
