@@ -37,8 +37,8 @@ export function relPositionAttention(
     // (q + u)·kᵀ + (q + v)·posᵀ = q·(k + pos)ᵀ + (u·kᵀ + v·posᵀ): one product per head instead of two (no rel_shift,
     // so the second part is a per-key bias); same sums in another order.
     const keyBias = tf.sum(tf.add(tf.mul(k, biasU), tf.mul(pos, biasV)), -1, true); // (B,H,T,1)
-    const ac = ops.matMul(q, tf.add(k, pos), true); // (B,H,T,dk)·(B,H,dk,T) -> (B,H,T,T)
-    const scores = tf.div(tf.add(ac, tf.reshape(keyBias, [b, h, 1, t])), Math.sqrt(dk)); // (B,H,T,T)
+    const qk = ops.matMul(q, tf.add(k, pos), true); // (B,H,T,dk)·(B,H,dk,T) -> (B,H,T,T)
+    const scores = tf.div(tf.add(qk, tf.reshape(keyBias, [b, h, 1, t])), Math.sqrt(dk)); // (B,H,T,T)
     const attn = tf.softmax(scores, -1); // over keys
     const ctxv = ops.matMul(attn, v); // (B,H,T,T)·(B,H,T,dk) -> (B,H,T,dk)
     const merged = tf.reshape(tf.transpose(ctxv, [0, 2, 1, 3]), [b, t, d]); // (B,H,T,dk) -> (B,T,H,dk) -> (B,T,D)
