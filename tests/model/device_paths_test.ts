@@ -1,10 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertOk } from "../_assert.ts";
+import { webgpuTest } from "../_webgpu.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { createPrng } from "../../lib/data/prng.ts";
-
-// GPU tests are ignored (never passed) without an adapter.
-const adapter = await navigator.gpu?.requestAdapter();
 
 /** d/dx of sum(w ⊙ reduce(x)) for a random weight w on the reduced shape, against the analytic value. */
 async function checkReductionGradients(): Promise<void> {
@@ -50,11 +48,9 @@ Deno.test("Sum and Mean gradients (broadcast, no host-side ones) equal the analy
   await checkReductionGradients();
 });
 
-Deno.test({
-  name: "webgpu: uploads go through queue.writeBuffer (no staging buffers) and round-trip; reduction gradients hold",
-  ignore: adapter === null || adapter === undefined,
-  async fn() {
-    await initBackend("webgpu");
+webgpuTest(
+  "webgpu: uploads go through queue.writeBuffer (no staging buffers) and round-trip; reduction gradients hold",
+  async () => {
     const queue = (tf.backend() as unknown as { queue: GPUQueue }).queue;
     const device = (tf.backend() as unknown as { device: GPUDevice }).device;
     let writes = 0, mappedCreates = 0;
@@ -86,7 +82,6 @@ Deno.test({
     } finally {
       queue.writeBuffer = write;
       device.createBuffer = create;
-      await initBackend("cpu");
     }
   },
-});
+);

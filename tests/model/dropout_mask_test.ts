@@ -1,10 +1,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertOk } from "../_assert.ts";
+import { webgpuTest } from "../_webgpu.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { dropoutMask, dropoutMaskValues, pcgHash } from "../../lib/model/dropout_mask.ts";
-
-// GPU tests are ignored (never passed) without an adapter.
-const adapter = await navigator.gpu?.requestAdapter();
 
 Deno.test("dropoutMaskValues(): keep rate, scale, seeds, and the hash's 32-bit arithmetic", () => {
   const p = 0.1, n = 200000;
@@ -25,25 +23,17 @@ Deno.test("dropoutMaskValues(): keep rate, scale, seeds, and the hash's 32-bit a
   assertEquals([pcgHash(0), pcgHash(1), pcgHash(0xffffffff)], [129708002, 2831084092, 3861530882]);
 });
 
-Deno.test({
-  name: "dropoutMask() on webgpu (WGSL kernel) equals the TS twin; on cpu it is the twin (ignored without an adapter)",
-  ignore: adapter === null || adapter === undefined,
-  async fn() {
-    await initBackend("webgpu");
-    try {
-      const seed = Date.now() % 2 ** 32; // fresh each run
-      for (const shape of [[3, 5, 7], [2, 281, 128]]) {
-        const m = dropoutMask(shape, seed, 0.1);
-        const got = await m.data();
-        m.dispose();
-        assertEquals(Array.from(got), Array.from(dropoutMaskValues(m.size, seed, 0.1)), `seed ${seed}`);
-      }
-    } finally {
-      await initBackend("cpu");
-    }
-    const c = dropoutMask([4, 4], 9, 0.5);
-    assertEquals(Array.from(await c.data()), Array.from(dropoutMaskValues(16, 9, 0.5)));
-    c.dispose();
-    assertEquals(tf.getBackend(), "cpu");
-  },
+webgpuTest("dropoutMask() on webgpu (WGSL kernel) equals the TS twin; on cpu it is the twin", async () => {
+  const seed = Date.now() % 2 ** 32; // fresh each run
+  for (const shape of [[3, 5, 7], [2, 281, 128]]) {
+    const m = dropoutMask(shape, seed, 0.1);
+    const got = await m.data();
+    m.dispose();
+    assertEquals(Array.from(got), Array.from(dropoutMaskValues(m.size, seed, 0.1)), `seed ${seed}`);
+  }
+  await initBackend("cpu");
+  const c = dropoutMask([4, 4], 9, 0.5);
+  assertEquals(Array.from(await c.data()), Array.from(dropoutMaskValues(16, 9, 0.5)));
+  c.dispose();
+  assertEquals(tf.getBackend(), "cpu");
 });

@@ -1,12 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertOk, relErr } from "../_assert.ts";
+import { webgpuTest } from "../_webgpu.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { createPrng } from "../../lib/data/prng.ts";
 import { nativeOps } from "../../lib/model/_ops.ts";
 import { layerNormGradValues, layerNormValues, webgpuLayerNorm } from "../../lib/model/layer_norm_webgpu.ts";
 
-// GPU tests are ignored (never passed) without an adapter.
-const adapter = await navigator.gpu?.requestAdapter();
 const EPS = 1e-5;
 
 /** x (rows, d) with per-row offsets and scales (LayerNorm's statistics matter), gamma, beta and dy: fresh each run. */
@@ -52,31 +51,22 @@ Deno.test("LayerNorm twins equal the tfjs-op LayerNorm and its gradients on cpu"
   assertOk(relErr(t.dbeta, db!) < 1e-5, `dbeta ${relErr(t.dbeta, db!)}`);
 });
 
-Deno.test({
-  name: "LayerNorm WGSL kernels equal their TS twins, forward and backward (ignored without an adapter)",
-  ignore: adapter === null || adapter === undefined,
-  async fn() {
-    await initBackend("webgpu");
-    try {
-      // d below, at and above the workgroup's 64 threads; rows above the 4096 workgroups and the 64-row chunks.
-      for (const [shape, seed] of [[[3, 7, 30], 1], [[2, 5, 256], 2], [[4200, 64], 3]] as const) {
-        const d = shape[shape.length - 1]!, rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
-        const v = inputs(rows, d, Date.now() % 100000 + seed);
-        const [y, dx, dg, db] = await run((x, g, b) => webgpuLayerNorm(x, g, b, EPS), [...shape], v);
-        assertEquals(y!.length, rows * d);
-        const t = layerNormGradValues(v.x, d, v.gamma, v.dy, EPS);
-        const checks: [string, Float32Array, Float32Array][] = [
-          ["y", y!, layerNormValues(v.x, d, v.gamma, v.beta, EPS)],
-          ["dx", dx!, t.dx],
-          ["dgamma", dg!, t.dgamma],
-          ["dbeta", db!, t.dbeta],
-        ];
-        for (const [name, got, want] of checks) {
-          assertOk(relErr(got, want) < 1e-4, `[${shape}] ${name}: ${relErr(got, want)}`);
-        }
-      }
-    } finally {
-      await initBackend("cpu");
+webgpuTest("LayerNorm WGSL kernels equal their TS twins, forward and backward", async () => {
+  // d below, at and above the workgroup's 64 threads; rows above the 4096 workgroups and the 64-row chunks.
+  for (const [shape, seed] of [[[3, 7, 30], 1], [[2, 5, 256], 2], [[4200, 64], 3]] as const) {
+    const d = shape[shape.length - 1]!, rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const v = inputs(rows, d, Date.now() % 100000 + seed);
+    const [y, dx, dg, db] = await run((x, g, b) => webgpuLayerNorm(x, g, b, EPS), [...shape], v);
+    assertEquals(y!.length, rows * d);
+    const t = layerNormGradValues(v.x, d, v.gamma, v.dy, EPS);
+    const checks: [string, Float32Array, Float32Array][] = [
+      ["y", y!, layerNormValues(v.x, d, v.gamma, v.beta, EPS)],
+      ["dx", dx!, t.dx],
+      ["dgamma", dg!, t.dgamma],
+      ["dbeta", db!, t.dbeta],
+    ];
+    for (const [name, got, want] of checks) {
+      assertOk(relErr(got, want) < 1e-4, `[${shape}] ${name}: ${relErr(got, want)}`);
     }
-  },
+  }
 });

@@ -1,12 +1,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertEquals, assertOk } from "../_assert.ts";
+import { webgpuTest } from "../_webgpu.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { createPrng } from "../../lib/data/prng.ts";
 import { createAdamW } from "../../lib/train/adamw.ts";
 import { adamwMomentValues, adamwParamValues, adamwUpdateWebGpu } from "../../lib/train/adamw_webgpu.ts";
-
-// GPU tests are ignored (never passed) without an adapter.
-const adapter = await navigator.gpu?.requestAdapter();
 
 function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
@@ -77,48 +75,38 @@ Deno.test("AdamW twins: the kernels' arithmetic equals the optimiser's tfjs-op p
   opt.dispose();
 });
 
-Deno.test({
-  name:
-    "AdamW WGSL kernels equal their TS twins; two fused webgpu steps equal the cpu op path (ignored without an adapter)",
-  ignore: adapter === null || adapter === undefined,
-  async fn() {
-    const seed = Date.now() % 100000; // fresh each run
-    await initBackend("webgpu");
-    try {
-      const n = 1000;
-      const { p, g, m, v } = randomState(n, seed);
-      const hp = {
-        beta1: 0.8,
-        beta2: 0.99,
-        decay: 1 - 2e-3 * 0.01,
-        stepSize: 2e-3 / (1 - 0.8 ** 2),
-        bc2Sqrt: Math.sqrt(1 - 0.99 ** 2),
-        eps: 1e-8,
-      };
-      const ts = [
-        tf.tensor(p, [10, 100]),
-        tf.tensor(g, [10, 100]),
-        tf.tensor(m, [10, 100]),
-        tf.tensor(v, [10, 100]),
-        tf.scalar(0.37),
-      ];
-      const r = adamwUpdateWebGpu(ts[0]!, ts[1]!, ts[2]!, ts[3]!, ts[4]!, hp);
-      assertEquals(r.p.shape, [10, 100]);
-      const m1 = adamwMomentValues(m, g, 0.37, hp.beta1, false);
-      const v1 = adamwMomentValues(v, g, 0.37, hp.beta2, true);
-      const p1 = adamwParamValues(p, m1, v1, hp);
-      assertOk(maxRel(await r.m.data(), m1) < 1e-4, `m ${maxRel(await r.m.data(), m1)}`);
-      assertOk(maxRel(await r.v.data(), v1) < 1e-4, `v ${maxRel(await r.v.data(), v1)}`);
-      assertOk(maxRel(await r.p.data(), p1) < 1e-4, `p ${maxRel(await r.p.data(), p1)}`);
-      tf.dispose([...ts, r.p, r.m, r.v]);
-      const gpu = await twoSteps(seed);
-      await initBackend("cpu");
-      const cpu = await twoSteps(seed);
-      for (let i = 0; i < cpu.length; i++) {
-        assertOk(maxRel(gpu[i]!, cpu[i]!) < 1e-4, `array ${i}: ${maxRel(gpu[i]!, cpu[i]!)}`);
-      }
-    } finally {
-      await initBackend("cpu");
-    }
-  },
+webgpuTest("AdamW WGSL kernels equal their TS twins; two fused webgpu steps equal the cpu op path", async () => {
+  const seed = Date.now() % 100000; // fresh each run
+  const n = 1000;
+  const { p, g, m, v } = randomState(n, seed);
+  const hp = {
+    beta1: 0.8,
+    beta2: 0.99,
+    decay: 1 - 2e-3 * 0.01,
+    stepSize: 2e-3 / (1 - 0.8 ** 2),
+    bc2Sqrt: Math.sqrt(1 - 0.99 ** 2),
+    eps: 1e-8,
+  };
+  const ts = [
+    tf.tensor(p, [10, 100]),
+    tf.tensor(g, [10, 100]),
+    tf.tensor(m, [10, 100]),
+    tf.tensor(v, [10, 100]),
+    tf.scalar(0.37),
+  ];
+  const r = adamwUpdateWebGpu(ts[0]!, ts[1]!, ts[2]!, ts[3]!, ts[4]!, hp);
+  assertEquals(r.p.shape, [10, 100]);
+  const m1 = adamwMomentValues(m, g, 0.37, hp.beta1, false);
+  const v1 = adamwMomentValues(v, g, 0.37, hp.beta2, true);
+  const p1 = adamwParamValues(p, m1, v1, hp);
+  assertOk(maxRel(await r.m.data(), m1) < 1e-4, `m ${maxRel(await r.m.data(), m1)}`);
+  assertOk(maxRel(await r.v.data(), v1) < 1e-4, `v ${maxRel(await r.v.data(), v1)}`);
+  assertOk(maxRel(await r.p.data(), p1) < 1e-4, `p ${maxRel(await r.p.data(), p1)}`);
+  tf.dispose([...ts, r.p, r.m, r.v]);
+  const gpu = await twoSteps(seed);
+  await initBackend("cpu");
+  const cpu = await twoSteps(seed);
+  for (let i = 0; i < cpu.length; i++) {
+    assertOk(maxRel(gpu[i]!, cpu[i]!) < 1e-4, `array ${i}: ${maxRel(gpu[i]!, cpu[i]!)}`);
+  }
 });
