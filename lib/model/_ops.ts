@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
+import { winogradApplies, winogradConv2d } from "./_winograd.ts";
 import { webgpuMatMul } from "./matmul_webgpu.ts";
 import { webgpuLayerNorm } from "./layer_norm_webgpu.ts";
 import { ownWebGpuKernels } from "./kernels.ts";
@@ -225,7 +226,9 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
       ((x: tf.Tensor, filter: tf.Tensor, save: tf.GradSaveFunc) => {
         save([x, filter]);
         return {
-          value: tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, stride, "valid"),
+          value: stride === 2 && winogradApplies(x as tf.Tensor4D, filter as tf.Tensor4D)
+            ? winogradConv2d(x as tf.Tensor4D, filter as tf.Tensor4D)
+            : tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, stride, "valid"),
           gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
             conv2dBackward(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, dy as tf.Tensor4D, stride),
         };
@@ -271,7 +274,8 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
 
 /**
  * The primitives for a backend:
- * - `wasm`: every customGrad form, batched matMuls as one 2-D matMul per batch element ({@linkcode matMulPerBatch});
+ * - `wasm`: every customGrad form, batched matMuls as one 2-D matMul per batch element ({@linkcode matMulPerBatch}),
+ *   the forward of a 3x3 stride-2 conv by Winograd's F(3x3, 2x2) over its phase planes (`_winograd.ts`);
  * - `cpu`: the customGrad conv2d (tfjs-cpu's Conv2DBackpropFilter is a naive loop: 45 s for one 4x19x47x128
  *   filter gradient), plain ops otherwise;
  * - `webgpu`: matMul/linear on the WGSL kernel (matmul_webgpu.ts), which reads transposed operands in place

@@ -17,12 +17,17 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { winogradKernels } from "./_winograd.ts";
 
-/** What these kernels use of tfjs-wasm's backend object (not exported by the package). */
-interface WasmBackendLike {
+/** What our wasm kernels use of tfjs-wasm's backend object (not exported by the package). */
+export interface WasmBackendLike {
   incRef(dataId: tf.DataId): void;
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  /** Byte address of a tensor's data in the wasm memory. */
+  getMemoryOffset(dataId: tf.DataId): number;
+  /** The Emscripten module: its exported memory and allocator. */
+  wasm: { asm: { memory: WebAssembly.Memory }; _malloc(bytes: number): number; _free(ptr: number): void };
 }
 
 type Flat = Float32Array | Int32Array | Uint8Array;
@@ -138,12 +143,13 @@ let registered = false;
 
 /**
  * Replaces tfjs-wasm's `Slice`, `Concat`, leading-axes `Sum` and `Identity` kernels with ones that read their
- * inputs in place, and Relu's gradient with one pass under wasm (idempotent; call after the wasm backend is
+ * inputs in place, and Relu's gradient with one pass under wasm; adds the Winograd conv's kernels (idempotent; call after the wasm backend is
  * registered). Other cases (strings, other reductions, other backends) keep the stock kernels and gradient.
  */
 export function registerWasmKernels(): void {
   if (registered || tf.getKernel(tf.Slice, "wasm") === undefined) return;
   registered = true;
+  for (const k of winogradKernels()) tf.registerKernel(k);
   tf.registerKernel({
     kernelName: RELU_GRAD,
     backendName: "wasm",

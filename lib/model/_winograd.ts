@@ -1,0 +1,480 @@
+/**
+ * A valid 3x3 stride-2 convolution (the subsampling's second conv, Cin = Cout = 128) in ~36% fewer multiplies, for
+ * tfjs-wasm: XNNPACK runs the direct form at ~14 GFLOP/s, and it was ~45% of an embedding step.
+ *
+ * The stride-2 conv is the sum of four stride-1 convs over the input's phase planes (even/odd rows x even/odd
+ * columns): taps {0,2}x{0,2} form a 2x2 kernel on the (even, even) plane, {0,2}x{1} a 2x1 kernel on (even, odd),
+ * {1}x{0,2} a 1x2 kernel on (odd, even) and {1}x{1} a 1x1 kernel on (odd, odd). Each is computed with Winograd's
+ * F(3x3, 2x2) (points 0, 1, -1, ∞): an output tile of 3x3 pixels takes 4x4 products per plane, where a 1-tap axis is
+ * a 2-tap one with a zero tap, whose fourth product vanishes. The products at one of the 16 transform positions share
+ * their output transform, so the planes' terms are one product there, with the planes concatenated along K:
+ * `M_p = V_p · U_p`, V_p (tiles, K_p), U_p (K_p, Cout), K_p = Cin x (4 planes at 9 positions, 2 at 6, 1 at one).
+ * That is 49 products per 3x3 tile against 81, in 16 large matMuls (~4.8 of the direct 7.6 GFLOP at B = 4, T = 1125):
+ * 374 against 518 ms for tf.conv2d on the dev machine, the transforms included.
+ *
+ * One axis (data d0..d3, filter g0, g1, outputs y0..y2), with y_i = g0·d_i + g1·d_{i+1}:
+ * - data: `v = [d0 − d2, d1 + d2, d2 − d1, d3 − d1]`
+ * - filter: `u = [g0, (g0 + g1)/2, (g0 − g1)/2, g1]`
+ * - output from m = u ⊙ v: `y = [m0 + m1 + m2, m1 − m2, m1 + m2 + m3]`
+ *
+ * In 2-D each transform is applied along rows, then along columns. Pure functions over row-major arrays; the wasm
+ * kernels that run them on tensors are registered by `registerWasmKernels` (`_wasm_kernels.ts`). Tests:
+ * `tests/model/winograd_test.ts`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { simdTransforms } from "./_wasm_simd.ts";
+import type { WasmBackendLike } from "./_wasm_kernels.ts";
+
+/** Planes contributing at transform position (r, c) of the 4x4 grid: (e,e) always, (e,o) if c < 3, (o,e) if r < 3, (o,o) if both. */
+export function planesAt(r: number, c: number): number {
+  return 1 + (c < 3 ? 1 : 0) + (r < 3 ? 1 : 0) + (r < 3 && c < 3 ? 1 : 0);
+}
+
+/** Shapes of the Winograd form of a valid 3x3 stride-2 conv on x (B,H,W,C). */
+export interface WinogradShape {
+  /** batch */
+  b: number;
+  /** input height */
+  h: number;
+  /** input width */
+  w: number;
+  /** input channels */
+  cin: number;
+  /** output height ⌊(H−3)/2⌋+1 */
+  ho: number;
+  /** output width ⌊(W−3)/2⌋+1 */
+  wo: number;
+  /** tile rows ⌈ho/3⌉ */
+  th: number;
+  /** tile columns ⌈wo/3⌉ */
+  tw: number;
+  /** tiles B·th·tw: the rows of each V_p and M_p */
+  tiles: number;
+}
+
+/**
+ * The Winograd shapes for x (B,H,W,Cin).
+ *
+ * @throws {RangeError} when H or W is below 3
+ */
+export function winogradShape(b: number, h: number, w: number, cin: number): WinogradShape {
+  if (h < 3 || w < 3) throw new RangeError(`3x3 conv needs at least 3x3 input, got ${h}x${w}`);
+  const ho = Math.floor((h - 3) / 2) + 1, wo = Math.floor((w - 3) / 2) + 1;
+  const th = Math.ceil(ho / 3), tw = Math.ceil(wo / 3);
+  return { b, h, w, cin, ho, wo, th, tw, tiles: b * th * tw };
+}
+
+/**
+ * Data transform: x (B,H,W,C) row-major -> V_p (tiles, planesAt(p)·C) for the 16 positions p = 4r + c, the
+ * plane blocks in the order (e,e), (e,o), (o,e), (o,o). Tile (i, j) reads input rows 6i..6i+6 and columns
+ * 6j..6j+6; pixels past the input's edge count as zeros.
+ *
+ * @param x the input
+ * @param s its shapes
+ * @param v the 16 destinations
+ */
+export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array[]): void {
+  const { b, h, w, cin: c, th, tw } = s;
+  const zeros = new Float32Array(c);
+  // Row pass results, per column (7) of the tile: even rows 0,2,4,6 -> 4 values, odd rows 1,3,5 -> 3 values.
+  const re = new Float32Array(4 * 7 * c); // [pos][col][ch]
+  const ro = new Float32Array(3 * 7 * c);
+  const src: Float32Array[] = new Array(7);
+  const base = new Int32Array(7);
+  // Where each plane's block sits in V_p: offsets (in units of C) per position, or -1.
+  const slot = (r: number, c2: number, plane: number): number => {
+    const has = [true, c2 < 3, r < 3, r < 3 && c2 < 3];
+    if (!has[plane]) return -1;
+    let k = 0;
+    for (let q = 0; q < plane; q++) if (has[q]) k++;
+    return k;
+  };
+  const k = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * c);
+  let n = 0;
+  for (let bi = 0; bi < b; bi++) {
+    for (let ti = 0; ti < th; ti++) {
+      for (let tj = 0; tj < tw; tj++, n++) {
+        // Row pass, column by column.
+        for (let col = 0; col < 7; col++) {
+          const cc = 6 * tj + col;
+          for (let r = 0; r < 7; r++) {
+            const rr = 6 * ti + r;
+            if (rr < h && cc < w) {
+              src[r] = x;
+              base[r] = ((bi * h + rr) * w + cc) * c;
+            } else {
+              src[r] = zeros;
+              base[r] = 0;
+            }
+          }
+          const s0 = src[0]!, s1 = src[1]!, s2 = src[2]!, s3 = src[3]!, s4 = src[4]!, s5 = src[5]!, s6 = src[6]!;
+          const b0 = base[0]!, b1 = base[1]!, b2 = base[2]!, b3 = base[3]!, b4 = base[4]!, b5 = base[5]!, b6 = base[6]!;
+          const e0 = col * c, e1 = (7 + col) * c, e2 = (14 + col) * c, e3 = (21 + col) * c;
+          for (let ch = 0; ch < c; ch++) {
+            const d0 = s0[b0 + ch]!, d2 = s2[b2 + ch]!, d4 = s4[b4 + ch]!, d6 = s6[b6 + ch]!;
+            re[e0 + ch] = d0 - d4;
+            re[e1 + ch] = d2 + d4;
+            re[e2 + ch] = d4 - d2;
+            re[e3 + ch] = d6 - d2;
+            const d1 = s1[b1 + ch]!, d3 = s3[b3 + ch]!, d5 = s5[b5 + ch]!;
+            ro[e0 + ch] = d1 - d5;
+            ro[e1 + ch] = d3 + d5;
+            ro[e2 + ch] = d5 - d3;
+          }
+        }
+        // Column pass: even columns 0,2,4,6 -> 4 positions, odd columns 1,3,5 -> 3 positions.
+        for (let rp = 0; rp < 7; rp++) {
+          const odd = rp >= 4;
+          const r = odd ? rp - 4 : rp; // transform row position
+          const t = odd ? ro : re;
+          const row = r * 7 * c;
+          const pe = odd ? 2 : 0, po = odd ? 3 : 1; // planes: (rowParity, even cols), (rowParity, odd cols)
+          const o0 = n * k[r * 4]! + slot(r, 0, pe) * c, o1 = n * k[r * 4 + 1]! + slot(r, 1, pe) * c;
+          const o2 = n * k[r * 4 + 2]! + slot(r, 2, pe) * c, o3 = n * k[r * 4 + 3]! + slot(r, 3, pe) * c;
+          const v0 = v[r * 4]!, v1 = v[r * 4 + 1]!, v2 = v[r * 4 + 2]!, v3 = v[r * 4 + 3]!;
+          const q0 = n * k[r * 4]! + slot(r, 0, po) * c, q1 = n * k[r * 4 + 1]! + slot(r, 1, po) * c;
+          const q2 = n * k[r * 4 + 2]! + slot(r, 2, po) * c;
+          for (let ch = 0; ch < c; ch++) {
+            const a0 = t[row + ch]!, a2 = t[row + 2 * c + ch]!, a4 = t[row + 4 * c + ch]!, a6 = t[row + 6 * c + ch]!;
+            v0[o0 + ch] = a0 - a4;
+            v1[o1 + ch] = a2 + a4;
+            v2[o2 + ch] = a4 - a2;
+            v3[o3 + ch] = a6 - a2;
+            const a1 = t[row + c + ch]!, a3 = t[row + 3 * c + ch]!, a5 = t[row + 5 * c + ch]!;
+            v0[q0 + ch] = a1 - a5;
+            v1[q1 + ch] = a3 + a5;
+            v2[q2 + ch] = a5 - a3;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Filter transform: filter (3,3,Cin,Cout) row-major (tfjs's layout) -> U_p (planesAt(p)·Cin, Cout), the plane blocks
+ * in {@linkcode winogradInput}'s order.
+ *
+ * @param f the filter
+ * @param cin input channels
+ * @param cout output channels
+ * @param u the 16 destinations
+ */
+export function winogradFilter(f: Float32Array, cin: number, cout: number, u: Float32Array[]): void {
+  const tap = (i: number, j: number) => (i * 3 + j) * cin * cout; // start of tap (i,j)'s (Cin,Cout) block
+  const one = [1, 0.5, 0.5, 0]; // a 1-tap axis: u for g = (g0, 0), over g0
+  for (let r = 0; r < 4; r++) {
+    for (let c = 0; c < 4; c++) {
+      const dst = u[r * 4 + c]!;
+      const size = cin * cout;
+      let at = 0;
+      // (e,e): u_r(rows) ⊗ u_c(cols) of the 2x2 kernel taps (0|2, 0|2).
+      const wr = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]][r]!; // u_r = wr[0]·g0 + wr[1]·g1
+      const wc = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]][c]!;
+      const coefEE = [wr[0]! * wc[0]!, wr[0]! * wc[1]!, wr[1]! * wc[0]!, wr[1]! * wc[1]!];
+      const tapsEE = [tap(0, 0), tap(0, 2), tap(2, 0), tap(2, 2)];
+      for (let i = 0; i < size; i++) {
+        let acc = 0;
+        for (let q = 0; q < 4; q++) acc += coefEE[q]! * f[tapsEE[q]! + i]!;
+        dst[at + i] = acc;
+      }
+      at += size;
+      if (c < 3) { // (e,o): taps (0|2, 1)
+        const a = wr[0]! * one[c]!, bb = wr[1]! * one[c]!;
+        for (let i = 0; i < size; i++) dst[at + i] = a * f[tap(0, 1) + i]! + bb * f[tap(2, 1) + i]!;
+        at += size;
+      }
+      if (r < 3) { // (o,e): taps (1, 0|2)
+        const a = one[r]! * wc[0]!, bb = one[r]! * wc[1]!;
+        for (let i = 0; i < size; i++) dst[at + i] = a * f[tap(1, 0) + i]! + bb * f[tap(1, 2) + i]!;
+        at += size;
+      }
+      if (r < 3 && c < 3) { // (o,o): tap (1, 1)
+        const a = one[r]! * one[c]!;
+        for (let i = 0; i < size; i++) dst[at + i] = a * f[tap(1, 1) + i]!;
+      }
+    }
+  }
+}
+
+/**
+ * Output transform: M_p (tiles, Cout) for the 16 positions -> y (B,ho,wo,Cout) row-major; a tile's pixels past the
+ * output's edge are dropped.
+ *
+ * @param m the 16 products
+ * @param s the shapes
+ * @param cout output channels
+ * @param y destination
+ */
+export function winogradOutput(m: Float32Array[], s: WinogradShape, cout: number, y: Float32Array): void {
+  const { b, ho, wo, th, tw } = s;
+  const t = new Float32Array(3 * 4 * cout); // [outRow][col position][ch]
+  const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = m as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  const cols = [[m0, m4, m8, m12], [m1, m5, m9, m13], [m2, m6, m10, m14], [m3, m7, m11, m15]] as const;
+  let n = 0;
+  for (let bi = 0; bi < b; bi++) {
+    for (let ti = 0; ti < th; ti++) {
+      for (let tj = 0; tj < tw; tj++, n++) {
+        const o = n * cout;
+        // Row pass: for each column position, 4 row positions -> 3 output rows.
+        for (let cp = 0; cp < 4; cp++) {
+          const [a, bb, cc, d] = cols[cp]!;
+          const t0 = cp * cout, t1 = (4 + cp) * cout, t2 = (8 + cp) * cout;
+          for (let ch = 0; ch < cout; ch++) {
+            const p1 = bb[o + ch]!, p2 = cc[o + ch]!, s12 = Math.fround(p1 + p2); // rounded as the SIMD twin does
+            t[t0 + ch] = a[o + ch]! + s12;
+            t[t1 + ch] = p1 - p2;
+            t[t2 + ch] = s12 + d[o + ch]!;
+          }
+        }
+        // Column pass: 4 column positions -> 3 output columns, written where they fall inside the output.
+        for (let r = 0; r < 3; r++) {
+          const row = 3 * ti + r;
+          if (row >= ho) break;
+          const tr = 4 * r * cout;
+          const col0 = 3 * tj;
+          const y0 = ((bi * ho + row) * wo + col0) * cout;
+          const n1 = col0 + 1 < wo, n2 = col0 + 2 < wo;
+          for (let ch = 0; ch < cout; ch++) {
+            const p1 = t[tr + cout + ch]!, p2 = t[tr + 2 * cout + ch]!, s12 = Math.fround(p1 + p2);
+            y[y0 + ch] = t[tr + ch]! + s12;
+            if (n1) y[y0 + cout + ch] = p1 - p2;
+            if (n2) y[y0 + 2 * cout + ch] = s12 + t[tr + 3 * cout + ch]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+const INPUT = "CoverHunterWinogradInput";
+const FILTER = "CoverHunterWinogradFilter";
+const OUTPUT = "CoverHunterWinogradOutput";
+
+/** Byte-address scratch on the wasm heap, zero-filled, freed by `free`. */
+function scratch(b: WasmBackendLike, bytes: number): number {
+  const ptr = b.wasm._malloc(bytes) >>> 0;
+  new Uint8Array(b.wasm.asm.memory.buffer, ptr, bytes).fill(0);
+  return ptr;
+}
+
+/**
+ * {@linkcode winogradInput} on the heap, with the SIMD loop: per tile, a row pass into scratch (7 columns, each its
+ * 4 + 3 transformed rows) and a column pass into the V_p (7 transformed rows, each 4 + 3 positions).
+ */
+function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: tf.TensorInfo[]): void {
+  const { b: batch, h, w, cin: c, th, tw } = s;
+  const simd = simdTransforms(b.wasm.asm.memory);
+  const cb = 4 * c; // bytes per pixel
+  const zeros = scratch(b, cb);
+  const tmp = scratch(b, 7 * 7 * cb); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
+  const xAt = b.getMemoryOffset(x.dataId);
+  const vAt = v.map((t) => b.getMemoryOffset(t.dataId));
+  const kb = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * cb); // bytes per V_p row
+  const src = new Array<number>(7);
+  try {
+    let n = 0;
+    for (let bi = 0; bi < batch; bi++) {
+      for (let ti = 0; ti < th; ti++) {
+        for (let tj = 0; tj < tw; tj++, n++) {
+          for (let col = 0; col < 7; col++) {
+            const cc = 6 * tj + col;
+            for (let r = 0; r < 7; r++) {
+              const rr = 6 * ti + r;
+              src[r] = rr < h && cc < w ? xAt + ((bi * h + rr) * w + cc) * cb : zeros;
+            }
+            const o = tmp + col * cb;
+            simd.t7(
+              src[0]!,
+              src[1]!,
+              src[2]!,
+              src[3]!,
+              src[4]!,
+              src[5]!,
+              src[6]!,
+              o,
+              o + 7 * cb,
+              o + 14 * cb,
+              o + 21 * cb,
+              o + 28 * cb,
+              o + 35 * cb,
+              o + 42 * cb,
+              cb,
+            );
+          }
+          for (let rp = 0; rp < 7; rp++) {
+            const odd = rp >= 4;
+            const r = odd ? rp - 4 : rp;
+            const row = tmp + rp * 7 * cb;
+            // (r, c)'s V_p row n; its plane block: (e,e) first; (e,o) after it; (o,e) after the (e,·) ones; (o,o) last.
+            const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
+            const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0); // slot of the even-column plane
+            simd.t7(
+              row,
+              row + cb,
+              row + 2 * cb,
+              row + 3 * cb,
+              row + 4 * cb,
+              row + 5 * cb,
+              row + 6 * cb,
+              at(0, e(0)),
+              at(1, e(1)),
+              at(2, e(2)),
+              at(3, e(3)),
+              at(0, odd ? 3 : 1),
+              at(1, odd ? 3 : 1),
+              at(2, odd ? 3 : 1),
+              cb,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    b.wasm._free(zeros);
+    b.wasm._free(tmp);
+  }
+}
+
+/** {@linkcode winogradOutput} on the heap, with the SIMD loop; pixels past the output's edge go to scratch. */
+function outputKernel(b: WasmBackendLike, m: tf.TensorInfo[], s: WinogradShape, cout: number, y: tf.TensorInfo): void {
+  const { b: batch, ho, wo, th, tw } = s;
+  const simd = simdTransforms(b.wasm.asm.memory);
+  const cb = 4 * cout;
+  const tmp = scratch(b, 12 * cb); // [output row 0..2][column position 0..3][ch]
+  const sink = scratch(b, cb);
+  const mAt = m.map((t) => b.getMemoryOffset(t.dataId));
+  const yAt = b.getMemoryOffset(y.dataId);
+  try {
+    let n = 0;
+    for (let bi = 0; bi < batch; bi++) {
+      for (let ti = 0; ti < th; ti++) {
+        for (let tj = 0; tj < tw; tj++, n++) {
+          const o = n * cb;
+          for (let cp = 0; cp < 4; cp++) {
+            const t = tmp + cp * cb;
+            simd.o4(mAt[cp]! + o, mAt[4 + cp]! + o, mAt[8 + cp]! + o, mAt[12 + cp]! + o, t, t + 4 * cb, t + 8 * cb, cb);
+          }
+          for (let r = 0; r < 3; r++) {
+            const row = 3 * ti + r;
+            if (row >= ho) break;
+            const col0 = 3 * tj;
+            const y0 = yAt + ((bi * ho + row) * wo + col0) * cb;
+            const t = tmp + 4 * r * cb;
+            simd.o4(
+              t,
+              t + cb,
+              t + 2 * cb,
+              t + 3 * cb,
+              y0,
+              col0 + 1 < wo ? y0 + cb : sink,
+              col0 + 2 < wo ? y0 + 2 * cb : sink,
+              cb,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    b.wasm._free(tmp);
+    b.wasm._free(sink);
+  }
+}
+
+/** The three wasm kernels of {@linkcode winogradConv2d} (registered by `registerWasmKernels`). */
+export function winogradKernels(): tf.KernelConfig[] {
+  return [
+    {
+      kernelName: INPUT,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const b = backend as unknown as WasmBackendLike;
+        const [n, h, w, c] = x.shape as [number, number, number, number];
+        const s = winogradShape(n, h, w, c);
+        const v = Array.from({ length: 16 }, (_, p) => b.makeOutput([s.tiles, planesAt(p >> 2, p & 3) * c], "float32"));
+        inputKernel(b, x, s, v);
+        return v;
+      },
+    },
+    {
+      kernelName: FILTER,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend }) => {
+        const f = inputs.filter as tf.TensorInfo;
+        const b = backend as unknown as WasmBackendLike;
+        const [, , cin, cout] = f.shape as [number, number, number, number];
+        const u = Array.from({ length: 16 }, (_, p) => b.makeOutput([planesAt(p >> 2, p & 3) * cin, cout], "float32"));
+        // Views after all allocations: one may grow the memory, which detaches older views.
+        const f32 = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+        winogradFilter(f32(f), cin, cout, u.map(f32));
+        return u;
+      },
+    },
+    {
+      kernelName: OUTPUT,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const m = Array.from({ length: 16 }, (_, p) => inputs[`m${p}`] as tf.TensorInfo);
+        const b = backend as unknown as WasmBackendLike;
+        const { batch, h, w, cin } = attrs as unknown as { batch: number; h: number; w: number; cin: number };
+        const s = winogradShape(batch, h, w, cin);
+        const cout = m[0]!.shape[1]!;
+        const y = b.makeOutput([batch, s.ho, s.wo, cout], "float32");
+        outputKernel(b, m, s, cout, y);
+        return y;
+      },
+    },
+  ];
+}
+
+/** Whether {@linkcode winogradConv2d} takes this conv: wasm, channel counts that fill f32x4 lanes, a 3x3 filter. */
+export function winogradApplies(x: tf.Tensor4D, filter: tf.Tensor4D): boolean {
+  const [kh, kw, cin, cout] = filter.shape;
+  return tf.getBackend() === "wasm" && tf.getKernel(INPUT, "wasm") !== undefined && kh === 3 && kw === 3 &&
+    cin % 4 === 0 && cout % 4 === 0 &&
+    x.shape[1] >= 3 && x.shape[2] >= 3;
+}
+
+/** The transformed data V_p and filter U_p of {@linkcode winogradConv2d}, by the wasm kernels (for tests). */
+export function winogradTransforms(x: tf.Tensor4D, filter: tf.Tensor4D): { v: tf.Tensor2D[]; u: tf.Tensor2D[] } {
+  return {
+    v: tf.engine().runKernel(INPUT, { x }) as unknown as tf.Tensor2D[],
+    u: tf.engine().runKernel(FILTER, { filter }) as unknown as tf.Tensor2D[],
+  };
+}
+
+/**
+ * `tf.conv2d(x, filter, 2, "valid")` for a 3x3 filter, by {@linkcode winogradInput} / {@linkcode winogradFilter} /
+ * {@linkcode winogradOutput} around 16 matMuls. Forward only (the caller's customGrad gives the gradient); needs
+ * {@linkcode winogradApplies}.
+ */
+export function winogradConv2d(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
+  const [batch, h, w, cin] = x.shape;
+  return tf.tidy(() => {
+    const { v, u } = winogradTransforms(x, filter);
+    const m: Record<string, tf.Tensor> = {};
+    v.forEach((vp, p) => m[`m${p}`] = tf.matMul(vp, u[p]!));
+    const attrs = { batch, h, w, cin } as unknown as tf.NamedAttrMap;
+    return tf.engine().runKernel(OUTPUT, m, attrs) as tf.Tensor4D;
+  });
+}

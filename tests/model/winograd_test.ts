@@ -1,0 +1,192 @@
+/**
+ * The Winograd stride-2 conv (`lib/model/_winograd.ts`, `lib/model/_wasm_simd.ts`): the pure transforms around a
+ * plain product against a direct convolution in float64, the SIMD loops against their definitions, and the wasm
+ * kernels against the pure twins (bit for bit) and against `tf.conv2d`.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { createPrng } from "../../lib/data/prng.ts";
+import { simdModuleBytes, simdTransforms } from "../../lib/model/_wasm_simd.ts";
+import {
+  planesAt,
+  winogradApplies,
+  winogradConv2d,
+  winogradFilter,
+  winogradInput,
+  winogradOutput,
+  winogradShape,
+  winogradTransforms,
+} from "../../lib/model/_winograd.ts";
+import { initBackend } from "../../lib/model/backend.ts";
+import { assertEquals, assertOk, assertThrows, relErr } from "../_assert.ts";
+
+const prng = createPrng(41);
+const randn = (n: number) => Float32Array.from({ length: n }, () => prng.normal());
+
+/** Direct valid 3x3 stride-2 conv in float64: x (B,H,W,Cin), f (3,3,Cin,Cout) -> (B,ho,wo,Cout). */
+function directConv(x: Float32Array, f: Float32Array, b: number, h: number, w: number, cin: number, cout: number) {
+  const ho = Math.floor((h - 3) / 2) + 1, wo = Math.floor((w - 3) / 2) + 1;
+  const y = new Float64Array(b * ho * wo * cout);
+  for (let n = 0; n < b; n++) {
+    for (let t = 0; t < ho; t++) {
+      for (let u = 0; u < wo; u++) {
+        for (let o = 0; o < cout; o++) {
+          let acc = 0;
+          for (let i = 0; i < 3; i++) {
+            for (let j = 0; j < 3; j++) {
+              for (let c = 0; c < cin; c++) {
+                acc += x[((n * h + 2 * t + i) * w + 2 * u + j) * cin + c]! * f[((i * 3 + j) * cin + c) * cout + o]!;
+              }
+            }
+          }
+          y[((n * ho + t) * wo + u) * cout + o] = acc;
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** The pure twin: transforms around a float64 (tiles, K)·(K, Cout) product per position. */
+function twinConv(x: Float32Array, f: Float32Array, b: number, h: number, w: number, cin: number, cout: number) {
+  const s = winogradShape(b, h, w, cin);
+  const k = (p: number) => planesAt(p >> 2, p & 3) * cin;
+  const v = Array.from({ length: 16 }, (_, p) => new Float32Array(s.tiles * k(p)));
+  const u = Array.from({ length: 16 }, (_, p) => new Float32Array(k(p) * cout));
+  winogradInput(x, s, v);
+  winogradFilter(f, cin, cout, u);
+  const m = v.map((vp, p) => {
+    const out = new Float32Array(s.tiles * cout);
+    for (let n = 0; n < s.tiles; n++) {
+      for (let o = 0; o < cout; o++) {
+        let acc = 0;
+        for (let q = 0; q < k(p); q++) acc += vp[n * k(p) + q]! * u[p]![q * cout + o]!;
+        out[n * cout + o] = acc;
+      }
+    }
+    return out;
+  });
+  const y = new Float32Array(b * s.ho * s.wo * cout);
+  winogradOutput(m, s, cout, y);
+  return { y, v, u, m, s };
+}
+
+/** Random conv shapes: heights and widths from the 3x3 minimum up, so that ho and wo fall on every residue mod 3. */
+function randomShapes(count: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    b: 1 + prng.int(0, 2),
+    h: 3 + prng.int(0, 16),
+    w: 3 + prng.int(0, 16),
+    cin: 4 * (1 + prng.int(0, 3)) - (i % 3 === 2 ? 1 : 0), // some not a multiple of 4 (twin only)
+    cout: 4 * (1 + prng.int(0, 2)),
+  }));
+}
+
+Deno.test("winograd twin: transforms around a product equal a direct stride-2 conv (float64), all edge residues", () => {
+  for (const { b, h, w, cin, cout } of randomShapes(40)) {
+    const x = randn(b * h * w * cin), f = randn(9 * cin * cout);
+    const want = directConv(x, f, b, h, w, cin, cout);
+    const { y } = twinConv(x, f, b, h, w, cin, cout);
+    assertEquals(y.length, want.length);
+    const err = relErr(y, want);
+    assertOk(err < 1e-5, `${[b, h, w, cin, cout]}: relative error ${err}`);
+  }
+});
+
+Deno.test("winograd twin: H or W below 3 is an error", () => {
+  assertThrows(() => winogradShape(1, 2, 9, 4), "at least 3x3");
+});
+
+Deno.test("SIMD module: valid, and t7 / o4 compute their definitions exactly", () => {
+  assertOk(WebAssembly.validate(simdModuleBytes() as BufferSource));
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const simd = simdTransforms(memory);
+  const lanes = 12, bytes = 4 * lanes;
+  const f = new Float32Array(memory.buffer);
+  f.set(randn(14 * lanes));
+  const row = (i: number) => f.subarray(i * lanes, (i + 1) * lanes);
+  const at = (i: number) => i * bytes;
+  const ins = Array.from({ length: 7 }, (_, i) => Float32Array.from(row(i)));
+  simd.t7(...ins.map((_, i) => at(i)), ...ins.map((_, i) => at(7 + i)), bytes);
+  const fr = Math.fround;
+  for (let j = 0; j < lanes; j++) {
+    const d = ins.map((r) => r[j]!);
+    const want = [
+      d[0]! - d[4]!,
+      d[2]! + d[4]!,
+      d[4]! - d[2]!,
+      d[6]! - d[2]!,
+      d[1]! - d[5]!,
+      d[3]! + d[5]!,
+      d[5]! - d[3]!,
+    ];
+    assertEquals(want.map((v, o) => row(7 + o)[j]! === fr(v)), want.map(() => true), `t7 lane ${j}`);
+  }
+  simd.o4(at(0), at(1), at(2), at(3), at(8), at(9), at(10), bytes);
+  for (let j = 0; j < lanes; j++) {
+    const [a, b, c, d] = ins.slice(0, 4).map((r) => r[j]!) as [number, number, number, number];
+    const s = fr(b + c);
+    assertEquals([row(8)[j], row(9)[j], row(10)[j]], [fr(a + s), fr(b - c), fr(s + d)], `o4 lane ${j}`);
+  }
+});
+
+Deno.test("winograd wasm kernels: V, U and y equal the twin bit for bit; winogradConv2d equals tf.conv2d", async () => {
+  await initBackend("wasm");
+  try {
+    const shapes = [...randomShapes(24).filter((s) => s.cin % 4 === 0), { b: 1, h: 40, w: 47, cin: 32, cout: 16 }];
+    for (const { b, h, w, cin, cout } of shapes) {
+      const label = `${[b, h, w, cin, cout]}`;
+      const xv = randn(b * h * w * cin), fv = randn(9 * cin * cout);
+      const x = tf.tensor4d(xv, [b, h, w, cin]), f = tf.tensor4d(fv, [3, 3, cin, cout]);
+      assertOk(winogradApplies(x, f), label);
+      const twin = twinConv(xv, fv, b, h, w, cin, cout);
+      const { v, u } = winogradTransforms(x, f);
+      v.forEach((t, p) => assertOk(t.dataSync().every((a, i) => a === twin.v[p]![i]), `${label}: V_${p}`));
+      u.forEach((t, p) => assertOk(t.dataSync().every((a, i) => a === twin.u[p]![i]), `${label}: U_${p}`));
+      const y = winogradConv2d(x, f);
+      const ref = tf.conv2d(x, f, 2, "valid");
+      assertEquals(y.shape, ref.shape, label);
+      const err = relErr(y.dataSync(), ref.dataSync());
+      assertOk(err < 1e-5, `${label}: relative error ${err} against tf.conv2d`);
+      tf.dispose([x, f, y, ref, ...v, ...u]);
+    }
+  } finally {
+    await initBackend("cpu");
+  }
+});
+
+Deno.test("winograd wasm output kernel: equals the twin's output transform bit for bit on the same products", async () => {
+  await initBackend("wasm");
+  try {
+    for (const { b, h, w, cin, cout } of randomShapes(12).filter((s) => s.cin % 4 === 0)) {
+      const xv = randn(b * h * w * cin), fv = randn(9 * cin * cout);
+      const twin = twinConv(xv, fv, b, h, w, cin, cout);
+      const m: Record<string, tf.Tensor> = {};
+      twin.m.forEach((mp, p) => m[`m${p}`] = tf.tensor2d(mp, [twin.s.tiles, cout]));
+      const y = tf.engine().runKernel(
+        "CoverHunterWinogradOutput",
+        m,
+        { batch: b, h, w, cin } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
+      assertEquals(y.shape, [b, twin.s.ho, twin.s.wo, cout]);
+      assertOk(y.dataSync().every((a, i) => a === twin.y[i]), `${[b, h, w, cin, cout]}`);
+      tf.dispose([y, ...Object.values(m)]);
+    }
+  } finally {
+    await initBackend("cpu");
+  }
+});
+
+Deno.test("winogradApplies: only on wasm, for 3x3 filters whose channel counts are multiples of 4", async () => {
+  const x = tf.zeros([1, 9, 9, 8]) as tf.Tensor4D;
+  assertEquals(winogradApplies(x, tf.zeros([3, 3, 8, 4]) as tf.Tensor4D), false); // cpu backend
+  await initBackend("wasm");
+  try {
+    const xw = tf.zeros([1, 9, 9, 8]) as tf.Tensor4D;
+    assertEquals(winogradApplies(xw, tf.zeros([3, 3, 8, 4]) as tf.Tensor4D), true);
+    assertEquals(winogradApplies(xw, tf.zeros([3, 3, 8, 6]) as tf.Tensor4D), false);
+    assertEquals(winogradApplies(tf.zeros([1, 9, 9, 1]) as tf.Tensor4D, tf.zeros([3, 3, 1, 4]) as tf.Tensor4D), false);
+    assertEquals(winogradApplies(xw, tf.zeros([5, 5, 8, 4]) as tf.Tensor4D), false);
+  } finally {
+    await initBackend("cpu");
+  }
+});
