@@ -163,38 +163,39 @@ export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array
  * @param u the 16 destinations
  */
 export function winogradFilter(f: Float32Array, cin: number, cout: number, u: Float32Array[]): void {
-  const tap = (i: number, j: number) => (i * 3 + j) * cin * cout; // start of tap (i,j)'s (Cin,Cout) block
+  const size = cin * cout;
+  const tap = (i: number, j: number) => (i * 3 + j) * size; // start of tap (i,j)'s (Cin,Cout) block
+  const two = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]]; // a 2-tap axis: u_r = two[r][0]·g0 + two[r][1]·g1
   const one = [1, 0.5, 0.5, 0]; // a 1-tap axis: u for g = (g0, 0), over g0
+  // dst[at + i] = Σ_q coef[q]·f[tap_q + i] over one, two or four taps, in one rounding.
+  const mix = (dst: Float32Array, at: number, coef: number[], taps: number[]) => {
+    const [c0, c1, c2, c3] = coef as [number, number, number, number];
+    const [t0, t1, t2, t3] = taps as [number, number, number, number];
+    if (taps.length === 1) { for (let i = 0; i < size; i++) dst[at + i] = c0 * f[t0 + i]!; }
+    else if (taps.length === 2) { for (let i = 0; i < size; i++) dst[at + i] = c0 * f[t0 + i]! + c1 * f[t1 + i]!; }
+    else {
+      for (let i = 0; i < size; i++) {
+        dst[at + i] = c0 * f[t0 + i]! + c1 * f[t1 + i]! + c2 * f[t2 + i]! + c3 * f[t3 + i]!;
+      }
+    }
+  };
   for (let r = 0; r < 4; r++) {
     for (let c = 0; c < 4; c++) {
       const dst = u[r * 4 + c]!;
-      const size = cin * cout;
+      const [r0, r1] = two[r]!, [c0, c1] = two[c]!;
       let at = 0;
       // (e,e): u_r(rows) ⊗ u_c(cols) of the 2x2 kernel taps (0|2, 0|2).
-      const wr = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]][r]!; // u_r = wr[0]·g0 + wr[1]·g1
-      const wc = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]][c]!;
-      const coefEE = [wr[0]! * wc[0]!, wr[0]! * wc[1]!, wr[1]! * wc[0]!, wr[1]! * wc[1]!];
-      const tapsEE = [tap(0, 0), tap(0, 2), tap(2, 0), tap(2, 2)];
-      for (let i = 0; i < size; i++) {
-        let acc = 0;
-        for (let q = 0; q < 4; q++) acc += coefEE[q]! * f[tapsEE[q]! + i]!;
-        dst[at + i] = acc;
-      }
+      mix(dst, at, [r0! * c0!, r0! * c1!, r1! * c0!, r1! * c1!], [tap(0, 0), tap(0, 2), tap(2, 0), tap(2, 2)]);
       at += size;
       if (c < 3) { // (e,o): taps (0|2, 1)
-        const a = wr[0]! * one[c]!, bb = wr[1]! * one[c]!;
-        for (let i = 0; i < size; i++) dst[at + i] = a * f[tap(0, 1) + i]! + bb * f[tap(2, 1) + i]!;
+        mix(dst, at, [r0! * one[c]!, r1! * one[c]!], [tap(0, 1), tap(2, 1)]);
         at += size;
       }
       if (r < 3) { // (o,e): taps (1, 0|2)
-        const a = one[r]! * wc[0]!, bb = one[r]! * wc[1]!;
-        for (let i = 0; i < size; i++) dst[at + i] = a * f[tap(1, 0) + i]! + bb * f[tap(1, 2) + i]!;
+        mix(dst, at, [one[r]! * c0!, one[r]! * c1!], [tap(1, 0), tap(1, 2)]);
         at += size;
       }
-      if (r < 3 && c < 3) { // (o,o): tap (1, 1)
-        const a = one[r]! * one[c]!;
-        for (let i = 0; i < size; i++) dst[at + i] = a * f[tap(1, 1) + i]!;
-      }
+      if (r < 3 && c < 3) mix(dst, at, [one[r]! * one[c]!], [tap(1, 1)]); // (o,o): tap (1, 1)
     }
   }
 }
