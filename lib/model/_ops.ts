@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
-import { winogradApplies, winogradConv2d } from "./_winograd.ts";
+import { winogradApplies, winogradConv2d, winogradConv2dBackward } from "./_winograd.ts";
 import { webgpuMatMul } from "./matmul_webgpu.ts";
 import { webgpuLayerNorm } from "./layer_norm_webgpu.ts";
 import { ownWebGpuKernels } from "./kernels.ts";
@@ -229,8 +229,12 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
           value: stride === 2 && winogradApplies(x as tf.Tensor4D, filter as tf.Tensor4D)
             ? winogradConv2d(x as tf.Tensor4D, filter as tf.Tensor4D)
             : tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, stride, "valid"),
-          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-            conv2dBackward(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, dy as tf.Tensor4D, stride),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor4D];
+            return stride === 2 && winogradApplies(sx, sf)
+              ? winogradConv2dBackward(sx, sf, dy as tf.Tensor4D)
+              : conv2dBackward(sx, sf, dy as tf.Tensor4D, stride);
+          },
         };
       }) as unknown as CustomGradFn,
     ) as (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
@@ -275,7 +279,7 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
 /**
  * The primitives for a backend:
  * - `wasm`: every customGrad form, batched matMuls as one 2-D matMul per batch element ({@linkcode matMulPerBatch}),
- *   the forward of a 3x3 stride-2 conv by Winograd's F(3x3, 2x2) over its phase planes (`_winograd.ts`);
+ *   a 3x3 stride-2 conv and its gradients by Winograd's F(3x3, 2x2) over its phase planes (`_winograd.ts`);
  * - `cpu`: the customGrad conv2d (tfjs-cpu's Conv2DBackpropFilter is a naive loop: 45 s for one 4x19x47x128
  *   filter gradient), plain ops otherwise;
  * - `webgpu`: matMul/linear on the WGSL kernel (matmul_webgpu.ts), which reads transposed operands in place

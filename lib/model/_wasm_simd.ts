@@ -1,25 +1,30 @@
 /**
- * Two WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`), run on tfjs-wasm's own memory (imported,
- * so they read and write tensors in place). The same loops in JavaScript ran at ~1 ns per scalar operation: 100 ms
- * for one data transform at B = 4, against ~180 ms saved in the products. The module is assembled here from its
- * instruction list (a few dozen bytes of code; no WebAssembly toolchain is reachable from this project's machines):
+ * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`), run on tfjs-wasm's own memory (imported, so
+ * they read and write tensors in place). The same loops in JavaScript ran at ~1 ns per scalar operation: 100 ms for
+ * one data transform at B = 4, against ~180 ms saved in the products. The module is assembled here from the
+ * {@linkcode LOOPS} table (no WebAssembly toolchain is reachable from this project's machines). For each f32x4 lane
+ * group at byte k < bytes:
  *
- * - `t7(i0..i6, o0..o6, bytes)`: for each f32x4 lane group at byte k < bytes,
- *   `o0 = i0 − i4, o1 = i2 + i4, o2 = i4 − i2, o3 = i6 − i2` (the 4-point data transform of i0, i2, i4, i6) and
- *   `o4 = i1 − i5, o5 = i3 + i5, o6 = i5 − i3` (the 3-point one of i1, i3, i5);
- * - `o4(a, b, c, d, y0, y1, y2, bytes)`: `y0 = a + (b + c), y1 = b − c, y2 = (b + c) + d` (the output transform).
+ * - `t7(i0..i6, o0..o6, bytes)`: `o0 = i0 − i4, o1 = i2 + i4, o2 = i4 − i2, o3 = i6 − i2` (the 4-point data transform
+ *   of i0, i2, i4, i6) and `o4 = i1 − i5, o5 = i3 + i5, o6 = i5 − i3` (the 3-point one of i1, i3, i5);
+ * - `o4(a, b, c, d, y0, y1, y2, bytes)`: `y0 = a + (b + c), y1 = b − c, y2 = (b + c) + d` (the output transform);
+ * - `u3(y0, y1, y2, m0..m3, bytes)`: `m0 = y0, m1 = (y0 + y2) + y1, m2 = (y0 + y2) − y1, m3 = y2` (the output
+ *   transform's transpose);
+ * - `t7t(a0..a3, b0..b2, o0..o6, bytes)`: `o0 = a0, o2 = (a1 − a2) − a3, o4 = (a1 + a2) − a0, o6 = a3` and
+ *   `o1 = b0, o3 = b1 − b2, o5 = (b1 + b2) − b0` (the data transform's transpose); `t7ta` adds these to o0..o6.
  *
  * Every argument is a byte address in the memory; `bytes` must be a multiple of 16.
  *
  * @module
  */
 
-/** The two loops, bound to one memory. */
+/** The loops, bound to one memory: pointers to the inputs, then to the outputs, then the byte count. */
 export interface SimdTransforms {
-  /** The data transform of seven rows (see the module doc). */
   t7(...args: number[]): void;
-  /** The output transform of four rows (see the module doc). */
-  o4(a: number, b: number, c: number, d: number, y0: number, y1: number, y2: number, bytes: number): void;
+  o4(...args: number[]): void;
+  u3(...args: number[]): void;
+  t7t(...args: number[]): void;
+  t7ta(...args: number[]): void;
 }
 
 const I32 = 0x7f, V128 = 0x7b;
@@ -96,77 +101,63 @@ function body(locals: [number, number][], code: number[]): number[] {
   return [...uleb(b.length), ...b];
 }
 
-function t7Body(): number[] {
-  // params 0..6 = i0..i6, 7..13 = o0..o6, 14 = bytes; locals 15 = k, 16..22 = v0..v6 (v128)
-  const k = 15, n = 14, v = (i: number) => 16 + i;
+/** An output's value: an input (its index) or a sum/difference of two values, evaluated in f32x4 as written. */
+export type Expr = number | readonly ["+" | "-", Expr, Expr];
+
+/** One loop: `inputs` pointers in, one pointer per output, then `bytes`; `accumulate` adds to the outputs. */
+export interface LoopSpec {
+  name: string;
+  inputs: number;
+  outputs: readonly Expr[];
+  accumulate: boolean;
+}
+
+/** The loops of this module (see the module doc). */
+export const LOOPS: readonly LoopSpec[] = [
+  {
+    name: "t7",
+    inputs: 7,
+    outputs: [["-", 0, 4], ["+", 2, 4], ["-", 4, 2], ["-", 6, 2], ["-", 1, 5], ["+", 3, 5], ["-", 5, 3]],
+    accumulate: false,
+  },
+  { name: "o4", inputs: 4, outputs: [["+", 0, ["+", 1, 2]], ["-", 1, 2], ["+", ["+", 1, 2], 3]], accumulate: false },
+  { name: "u3", inputs: 3, outputs: [0, ["+", ["+", 0, 2], 1], ["-", ["+", 0, 2], 1], 2], accumulate: false },
+  ...[false, true].map((accumulate) => ({
+    name: accumulate ? "t7ta" : "t7t",
+    inputs: 7, // a0..a3, b0..b2
+    outputs: [0, 4, ["-", ["-", 1, 2], 3], ["-", 5, 6], ["-", ["+", 1, 2], 0], ["-", ["+", 5, 6], 4], 3] as Expr[],
+    accumulate,
+  })),
+];
+
+function loopBody({ inputs, outputs, accumulate }: LoopSpec): number[] {
+  // params: inputs, outputs, bytes; locals: k, then one v128 per input
+  const n = inputs + outputs.length, k = n + 1, v = (i: number) => k + 1 + i;
   const at = (p: number) => [...op.get(p), ...op.get(k), ...op.i32Add];
+  const expr = (e: Expr): number[] =>
+    typeof e === "number" ? op.get(v(e)) : [...expr(e[1]), ...expr(e[2]), ...(e[0] === "+" ? op.add : op.sub)];
   const code: number[] = [];
-  for (let i = 0; i < 7; i++) code.push(...at(i), ...op.load, ...op.set(v(i)));
-  const out = (o: number, a: number, b: number, f: number[]) =>
-    code.push(...at(7 + o), ...op.get(v(a)), ...op.get(v(b)), ...f, ...op.store);
-  out(0, 0, 4, op.sub);
-  out(1, 2, 4, op.add);
-  out(2, 4, 2, op.sub);
-  out(3, 6, 2, op.sub);
-  out(4, 1, 5, op.sub);
-  out(5, 3, 5, op.add);
-  out(6, 5, 3, op.sub);
-  return body([[1, I32], [7, V128]], lanes(k, n, code));
+  for (let i = 0; i < inputs; i++) code.push(...at(i), ...op.load, ...op.set(v(i)));
+  outputs.forEach((e, o) => {
+    code.push(...at(inputs + o));
+    if (accumulate) code.push(...at(inputs + o), ...op.load);
+    code.push(...expr(e));
+    if (accumulate) code.push(...op.add);
+    code.push(...op.store);
+  });
+  return body([[1, I32], [inputs, V128]], lanes(k, n, code));
 }
 
-function o4Body(): number[] {
-  // params 0..3 = a, b, c, d, 4..6 = y0..y2, 7 = bytes; locals 8 = k, 9 = b, 10 = c, 11 = b + c (v128)
-  const k = 8, n = 7, vb = 9, vc = 10, s = 11;
-  const at = (p: number) => [...op.get(p), ...op.get(k), ...op.i32Add];
-  const code = [
-    ...at(1),
-    ...op.load,
-    ...op.set(vb),
-    ...at(2),
-    ...op.load,
-    ...op.set(vc),
-    ...op.get(vb),
-    ...op.get(vc),
-    ...op.add,
-    ...op.set(s),
-    ...at(4),
-    ...at(0),
-    ...op.load,
-    ...op.get(s),
-    ...op.add,
-    ...op.store,
-    ...at(5),
-    ...op.get(vb),
-    ...op.get(vc),
-    ...op.sub,
-    ...op.store,
-    ...at(6),
-    ...op.get(s),
-    ...at(3),
-    ...op.load,
-    ...op.add,
-    ...op.store,
-  ];
-  return body([[1, I32], [3, V128]], lanes(k, n, code));
-}
-
-/** The module's bytes: imports `env.memory`, exports `t7` and `o4`. */
+/** The module's bytes: imports `env.memory`, exports the {@linkcode LOOPS}. */
 export function simdModuleBytes(): Uint8Array {
   const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0x00];
   const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, vec([type(15), type(8)])),
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
+    ...section(1, vec(LOOPS.map((l) => type(l.inputs + l.outputs.length + 1)))),
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])), // memory, min 0 pages
-    ...section(3, vec([[0], [1]])),
-    ...section(7, vec([[...name("t7"), 0x00, 0], [...name("o4"), 0x00, 1]])),
-    ...section(10, vec([t7Body(), o4Body()])),
+    ...section(3, vec(LOOPS.map((_, i) => uleb(i)))),
+    ...section(7, vec(LOOPS.map((l, i) => [...name(l.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(LOOPS.map(loopBody))),
   ];
   return new Uint8Array(bytes);
 }

@@ -164,13 +164,10 @@ export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array
  */
 export function winogradFilter(f: Float32Array, cin: number, cout: number, u: Float32Array[]): void {
   const size = cin * cout;
-  const tap = (i: number, j: number) => (i * 3 + j) * size; // start of tap (i,j)'s (Cin,Cout) block
-  const two = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]]; // a 2-tap axis: u_r = two[r][0]·g0 + two[r][1]·g1
-  const one = [1, 0.5, 0.5, 0]; // a 1-tap axis: u for g = (g0, 0), over g0
   // dst[at + i] = Σ_q coef[q]·f[tap_q + i] over one, two or four taps, in one rounding.
   const mix = (dst: Float32Array, at: number, coef: number[], taps: number[]) => {
     const [c0, c1, c2, c3] = coef as [number, number, number, number];
-    const [t0, t1, t2, t3] = taps as [number, number, number, number];
+    const [t0, t1, t2, t3] = taps.map((t) => t * size) as [number, number, number, number];
     if (taps.length === 1) { for (let i = 0; i < size; i++) dst[at + i] = c0 * f[t0 + i]!; }
     else if (taps.length === 2) { for (let i = 0; i < size; i++) dst[at + i] = c0 * f[t0 + i]! + c1 * f[t1 + i]!; }
     else {
@@ -179,25 +176,59 @@ export function winogradFilter(f: Float32Array, cin: number, cout: number, u: Fl
       }
     }
   };
+  for (const { p, slot, coef, taps } of filterTerms()) mix(u[p]!, slot * size, coef, taps);
+}
+
+/** One plane block of U_p: `U_p[slot] = Σ_q coef[q] · filter[taps[q]]` (taps numbered 3i + j). */
+interface FilterTerm {
+  p: number;
+  slot: number;
+  coef: number[];
+  taps: number[];
+}
+
+/** The filter transform as a table: for each position, its plane blocks in {@linkcode winogradInput}'s order. */
+function filterTerms(): FilterTerm[] {
+  const two = [[1, 0], [0.5, 0.5], [0.5, -0.5], [0, 1]]; // a 2-tap axis: u_r = two[r][0]·g0 + two[r][1]·g1
+  const one = [1, 0.5, 0.5, 0]; // a 1-tap axis: u for g = (g0, 0), over g0
+  const terms: FilterTerm[] = [];
   for (let r = 0; r < 4; r++) {
     for (let c = 0; c < 4; c++) {
-      const dst = u[r * 4 + c]!;
-      const [r0, r1] = two[r]!, [c0, c1] = two[c]!;
-      let at = 0;
+      const p = r * 4 + c;
+      const [r0, r1] = two[r] as [number, number], [c0, c1] = two[c] as [number, number];
+      let slot = 0;
       // (e,e): u_r(rows) ⊗ u_c(cols) of the 2x2 kernel taps (0|2, 0|2).
-      mix(dst, at, [r0! * c0!, r0! * c1!, r1! * c0!, r1! * c1!], [tap(0, 0), tap(0, 2), tap(2, 0), tap(2, 2)]);
-      at += size;
-      if (c < 3) { // (e,o): taps (0|2, 1)
-        mix(dst, at, [r0! * one[c]!, r1! * one[c]!], [tap(0, 1), tap(2, 1)]);
-        at += size;
-      }
-      if (r < 3) { // (o,e): taps (1, 0|2)
-        mix(dst, at, [one[r]! * c0!, one[r]! * c1!], [tap(1, 0), tap(1, 2)]);
-        at += size;
-      }
-      if (r < 3 && c < 3) mix(dst, at, [one[r]! * one[c]!], [tap(1, 1)]); // (o,o): tap (1, 1)
+      terms.push({ p, slot: slot++, coef: [r0 * c0, r0 * c1, r1 * c0, r1 * c1], taps: [0, 2, 6, 8] });
+      if (c < 3) terms.push({ p, slot: slot++, coef: [r0 * one[c]!, r1 * one[c]!], taps: [1, 7] }); // (e,o): (0|2, 1)
+      if (r < 3) terms.push({ p, slot: slot++, coef: [one[r]! * c0, one[r]! * c1], taps: [3, 5] }); // (o,e): (1, 0|2)
+      if (r < 3 && c < 3) terms.push({ p, slot: slot++, coef: [one[r]! * one[c]!], taps: [4] }); // (o,o): (1, 1)
     }
   }
+  return terms;
+}
+
+/**
+ * Transpose of {@linkcode winogradFilter}, for the filter's gradient: dUᵀ_p (Cout, planesAt(p)·Cin) -> dF
+ * (3,3,Cin,Cout), summed in float64.
+ *
+ * @param dut the 16 gradients of U_p, transposed
+ * @param cin input channels
+ * @param cout output channels
+ * @param df destination
+ */
+export function winogradFilterT(dut: Float32Array[], cin: number, cout: number, df: Float32Array): void {
+  const acc = new Float64Array(9 * cin * cout);
+  for (const { p, slot, coef, taps } of filterTerms()) {
+    const g = dut[p]!, k = planesAt(p >> 2, p & 3) * cin;
+    taps.forEach((tap, q) => {
+      const a = coef[q]!, base = tap * cin * cout;
+      for (let co = 0; co < cout; co++) {
+        const row = co * k + slot * cin;
+        for (let ci = 0; ci < cin; ci++) acc[base + ci * cout + co]! += a * g[row + ci]!;
+      }
+    });
+  }
+  df.set(acc);
 }
 
 /**
@@ -267,9 +298,116 @@ export function winogradOutput(m: Float32Array[], s: WinogradShape, cout: number
   }
 }
 
+/**
+ * Transpose of {@linkcode winogradOutput}, for the data gradient: dy (B,ho,wo,Cout) -> dM_p (tiles, Cout), pixels
+ * past the output's edge counting as zeros. Per axis, `m = [y0, (y0 + y2) + y1, (y0 + y2) − y1, y2]`.
+ *
+ * @param dy the output's gradient
+ * @param s the shapes
+ * @param cout output channels
+ * @param dm the 16 destinations
+ */
+export function winogradOutputT(dy: Float32Array, s: WinogradShape, cout: number, dm: Float32Array[]): void {
+  const { b, ho, wo, th, tw } = s;
+  const f = Math.fround;
+  const t = new Float32Array(4 * 3 * cout); // [row position][output column][ch]
+  const px = (bi: number, row: number, col: number, ch: number) =>
+    row < ho && col < wo ? dy[((bi * ho + row) * wo + col) * cout + ch]! : 0;
+  let n = 0;
+  for (let bi = 0; bi < b; bi++) {
+    for (let ti = 0; ti < th; ti++) {
+      for (let tj = 0; tj < tw; tj++, n++) {
+        for (let j = 0; j < 3; j++) {
+          for (let ch = 0; ch < cout; ch++) {
+            const y0 = px(bi, 3 * ti, 3 * tj + j, ch), y1 = px(bi, 3 * ti + 1, 3 * tj + j, ch);
+            const y2 = px(bi, 3 * ti + 2, 3 * tj + j, ch), s02 = f(y0 + y2);
+            t[j * cout + ch] = y0;
+            t[(3 + j) * cout + ch] = s02 + y1;
+            t[(6 + j) * cout + ch] = s02 - y1;
+            t[(9 + j) * cout + ch] = y2;
+          }
+        }
+        for (let r = 0; r < 4; r++) {
+          const o = n * cout;
+          for (let ch = 0; ch < cout; ch++) {
+            const y0 = t[3 * r * cout + ch]!, y1 = t[(3 * r + 1) * cout + ch]!, y2 = t[(3 * r + 2) * cout + ch]!;
+            const s02 = f(y0 + y2);
+            dm[r * 4]![o + ch] = y0;
+            dm[r * 4 + 1]![o + ch] = s02 + y1;
+            dm[r * 4 + 2]![o + ch] = s02 - y1;
+            dm[r * 4 + 3]![o + ch] = y2;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Transpose of {@linkcode winogradInput}, for the data gradient: dV_p (tiles, planesAt(p)·C) -> dx (B,H,W,C), the
+ * tiles' shared rows and columns summed in tile order, pixels past the input's edge dropped. Per axis, 4-point
+ * `d = [v0, (v1 − v2) − v3, (v1 + v2) − v0, v3]` on the even rows or columns, 3-point `d = [v0, v1 − v2,
+ * (v1 + v2) − v0]` on the odd ones.
+ *
+ * @param dv the 16 gradients of V_p
+ * @param s the shapes
+ * @param dx destination (overwritten)
+ */
+export function winogradInputT(dv: Float32Array[], s: WinogradShape, dx: Float32Array): void {
+  const { b, h, w, cin: c, th, tw } = s;
+  const f = Math.fround;
+  dx.fill(0);
+  const t = new Float32Array(7 * 7 * c); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
+  const k = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * c);
+  // out[0..6] from a (4-point, even outputs) and bb (3-point, odd outputs)
+  const t7t = (a: number[], bb: number[]) => [
+    a[0]!,
+    bb[0]!,
+    f(f(a[1]! - a[2]!) - a[3]!),
+    f(bb[1]! - bb[2]!),
+    f(f(a[1]! + a[2]!) - a[0]!),
+    f(f(bb[1]! + bb[2]!) - bb[0]!),
+    a[3]!,
+  ];
+  let n = 0;
+  for (let bi = 0; bi < b; bi++) {
+    for (let ti = 0; ti < th; ti++) {
+      for (let tj = 0; tj < tw; tj++, n++) {
+        for (let rp = 0; rp < 7; rp++) {
+          const odd = rp >= 4, r = odd ? rp - 4 : rp;
+          const at = (c2: number, slotIdx: number) => n * k[r * 4 + c2]! + slotIdx * c;
+          const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
+          for (let ch = 0; ch < c; ch++) {
+            const a = [0, 1, 2, 3].map((c2) => dv[r * 4 + c2]![at(c2, e(c2)) + ch]!);
+            const bb = [0, 1, 2].map((c2) => dv[r * 4 + c2]![at(c2, o) + ch]!);
+            t7t(a, bb).forEach((val, col) => t[(rp * 7 + col) * c + ch] = val);
+          }
+        }
+        for (let col = 0; col < 7; col++) {
+          const cc = 6 * tj + col;
+          for (let ch = 0; ch < c; ch++) {
+            const a = [0, 1, 2, 3].map((r) => t[(r * 7 + col) * c + ch]!);
+            const bb = [4, 5, 6].map((r) => t[(r * 7 + col) * c + ch]!);
+            t7t(a, bb).forEach((val, row) => {
+              const rr = 6 * ti + row;
+              if (rr < h && cc < w) {
+                const i = ((bi * h + rr) * w + cc) * c + ch;
+                dx[i] = dx[i]! + val;
+              }
+            });
+          }
+        }
+      }
+    }
+  }
+}
+
 const INPUT = "CoverHunterWinogradInput";
 const FILTER = "CoverHunterWinogradFilter";
 const OUTPUT = "CoverHunterWinogradOutput";
+const OUTPUT_T = "CoverHunterWinogradOutputT";
+const INPUT_T = "CoverHunterWinogradInputT";
+const FILTER_T = "CoverHunterWinogradFilterT";
 
 /** Byte-address scratch on the wasm heap, zero-filled, freed by `free`. */
 function scratch(b: WasmBackendLike, bytes: number): number {
@@ -401,50 +539,202 @@ function outputKernel(b: WasmBackendLike, m: tf.TensorInfo[], s: WinogradShape, 
   }
 }
 
-/** The three wasm kernels of {@linkcode winogradConv2d} (registered by `registerWasmKernels`). */
+/** {@linkcode winogradOutputT} on the heap, with the SIMD loop; pixels past the output's edge read zeros. */
+function outputTKernel(b: WasmBackendLike, dy: tf.TensorInfo, s: WinogradShape, cout: number, dm: tf.TensorInfo[]) {
+  const { b: batch, ho, wo, th, tw } = s;
+  const simd = simdTransforms(b.wasm.asm.memory);
+  const cb = 4 * cout;
+  const zeros = scratch(b, cb);
+  const tmp = scratch(b, 12 * cb); // [row position 0..3][output column 0..2][ch]
+  const dyAt = b.getMemoryOffset(dy.dataId);
+  const mAt = dm.map((t) => b.getMemoryOffset(t.dataId));
+  const px = (bi: number, row: number, col: number) =>
+    row < ho && col < wo ? dyAt + ((bi * ho + row) * wo + col) * cb : zeros;
+  try {
+    let n = 0;
+    for (let bi = 0; bi < batch; bi++) {
+      for (let ti = 0; ti < th; ti++) {
+        for (let tj = 0; tj < tw; tj++, n++) {
+          for (let j = 0; j < 3; j++) {
+            const col = 3 * tj + j, t = tmp + j * cb;
+            simd.u3(
+              px(bi, 3 * ti, col),
+              px(bi, 3 * ti + 1, col),
+              px(bi, 3 * ti + 2, col),
+              t,
+              t + 3 * cb,
+              t + 6 * cb,
+              t + 9 * cb,
+              cb,
+            );
+          }
+          const o = n * cb;
+          for (let r = 0; r < 4; r++) {
+            const t = tmp + 3 * r * cb;
+            simd.u3(
+              t,
+              t + cb,
+              t + 2 * cb,
+              mAt[r * 4]! + o,
+              mAt[r * 4 + 1]! + o,
+              mAt[r * 4 + 2]! + o,
+              mAt[r * 4 + 3]! + o,
+              cb,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    b.wasm._free(zeros);
+    b.wasm._free(tmp);
+  }
+}
+
+/** {@linkcode winogradInputT} on the heap, with the SIMD loops; pixels past the input's edge go to scratch. */
+function inputTKernel(b: WasmBackendLike, dv: tf.TensorInfo[], s: WinogradShape, dx: tf.TensorInfo): void {
+  const { b: batch, h, w, cin: c, th, tw } = s;
+  const simd = simdTransforms(b.wasm.asm.memory);
+  const cb = 4 * c;
+  const tmp = scratch(b, 7 * 7 * cb); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
+  const sink = scratch(b, cb);
+  const dxAt = b.getMemoryOffset(dx.dataId);
+  new Uint8Array(b.wasm.asm.memory.buffer, dxAt, s.b * h * w * cb).fill(0);
+  const vAt = dv.map((t) => b.getMemoryOffset(t.dataId));
+  const kb = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * cb);
+  const dst = new Array<number>(7);
+  try {
+    let n = 0;
+    for (let bi = 0; bi < batch; bi++) {
+      for (let ti = 0; ti < th; ti++) {
+        for (let tj = 0; tj < tw; tj++, n++) {
+          for (let rp = 0; rp < 7; rp++) {
+            const odd = rp >= 4, r = odd ? rp - 4 : rp;
+            const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
+            const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
+            const row = tmp + rp * 7 * cb;
+            simd.t7t(
+              at(0, e(0)),
+              at(1, e(1)),
+              at(2, e(2)),
+              at(3, e(3)),
+              at(0, o),
+              at(1, o),
+              at(2, o),
+              row,
+              row + cb,
+              row + 2 * cb,
+              row + 3 * cb,
+              row + 4 * cb,
+              row + 5 * cb,
+              row + 6 * cb,
+              cb,
+            );
+          }
+          for (let col = 0; col < 7; col++) {
+            const cc = 6 * tj + col;
+            for (let r = 0; r < 7; r++) {
+              const rr = 6 * ti + r;
+              dst[r] = rr < h && cc < w ? dxAt + ((bi * h + rr) * w + cc) * cb : sink;
+            }
+            const t = tmp + col * cb, rs = 7 * cb;
+            simd.t7ta(
+              t,
+              t + rs,
+              t + 2 * rs,
+              t + 3 * rs,
+              t + 4 * rs,
+              t + 5 * rs,
+              t + 6 * rs,
+              dst[0]!,
+              dst[1]!,
+              dst[2]!,
+              dst[3]!,
+              dst[4]!,
+              dst[5]!,
+              dst[6]!,
+              cb,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    b.wasm._free(tmp);
+    b.wasm._free(sink);
+  }
+}
+
+/** A wasm kernel config whose function gets the backend as {@linkcode WasmBackendLike}. */
+function wasmKernel(
+  kernelName: string,
+  f: (b: WasmBackendLike, inputs: tf.NamedTensorInfoMap, attrs: ShapeAttrs) => tf.TensorInfo | tf.TensorInfo[],
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) =>
+      f(backend as unknown as WasmBackendLike, inputs, attrs as unknown as ShapeAttrs),
+  };
+}
+
+/** The attributes the kernels take: x's shape (B,H,W,Cin). */
+interface ShapeAttrs {
+  batch: number;
+  h: number;
+  w: number;
+  cin: number;
+}
+
+/** The 16 per-position inputs named `${prefix}0` .. `${prefix}15`. */
+const sixteen = (inputs: tf.NamedTensorInfoMap, prefix: string) =>
+  Array.from({ length: 16 }, (_, p) => inputs[`${prefix}${p}`] as tf.TensorInfo);
+
+/** The wasm kernels of {@linkcode winogradConv2d} and its backward pass (registered by `registerWasmKernels`). */
 export function winogradKernels(): tf.KernelConfig[] {
+  const f32 = (b: WasmBackendLike) => (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
   return [
-    {
-      kernelName: INPUT,
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend }) => {
-        const x = inputs.x as tf.TensorInfo;
-        const b = backend as unknown as WasmBackendLike;
-        const [n, h, w, c] = x.shape as [number, number, number, number];
-        const s = winogradShape(n, h, w, c);
-        const v = Array.from({ length: 16 }, (_, p) => b.makeOutput([s.tiles, planesAt(p >> 2, p & 3) * c], "float32"));
-        inputKernel(b, x, s, v);
-        return v;
-      },
-    },
-    {
-      kernelName: FILTER,
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend }) => {
-        const f = inputs.filter as tf.TensorInfo;
-        const b = backend as unknown as WasmBackendLike;
-        const [, , cin, cout] = f.shape as [number, number, number, number];
-        const u = Array.from({ length: 16 }, (_, p) => b.makeOutput([planesAt(p >> 2, p & 3) * cin, cout], "float32"));
-        // Views after all allocations: one may grow the memory, which detaches older views.
-        const f32 = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
-        winogradFilter(f32(f), cin, cout, u.map(f32));
-        return u;
-      },
-    },
-    {
-      kernelName: OUTPUT,
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const m = Array.from({ length: 16 }, (_, p) => inputs[`m${p}`] as tf.TensorInfo);
-        const b = backend as unknown as WasmBackendLike;
-        const { batch, h, w, cin } = attrs as unknown as { batch: number; h: number; w: number; cin: number };
-        const s = winogradShape(batch, h, w, cin);
-        const cout = m[0]!.shape[1]!;
-        const y = b.makeOutput([batch, s.ho, s.wo, cout], "float32");
-        outputKernel(b, m, s, cout, y);
-        return y;
-      },
-    },
+    wasmKernel(INPUT, (b, { x }) => {
+      const [n, h, w, c] = x!.shape as [number, number, number, number];
+      const s = winogradShape(n, h, w, c);
+      const v = Array.from({ length: 16 }, (_, p) => b.makeOutput([s.tiles, planesAt(p >> 2, p & 3) * c], "float32"));
+      inputKernel(b, x!, s, v);
+      return v;
+    }),
+    wasmKernel(FILTER, (b, { filter }) => {
+      const [, , cin, cout] = filter!.shape as [number, number, number, number];
+      const u = Array.from({ length: 16 }, (_, p) => b.makeOutput([planesAt(p >> 2, p & 3) * cin, cout], "float32"));
+      // Views after all allocations: one may grow the memory, which detaches older views.
+      winogradFilter(f32(b)(filter!), cin, cout, u.map(f32(b)));
+      return u;
+    }),
+    wasmKernel(OUTPUT, (b, inputs, { batch, h, w, cin }) => {
+      const m = sixteen(inputs, "m");
+      const s = winogradShape(batch, h, w, cin);
+      const cout = m[0]!.shape[1]!;
+      const y = b.makeOutput([batch, s.ho, s.wo, cout], "float32");
+      outputKernel(b, m, s, cout, y);
+      return y;
+    }),
+    wasmKernel(OUTPUT_T, (b, { dy }, { batch, h, w, cin }) => {
+      const s = winogradShape(batch, h, w, cin);
+      const cout = dy!.shape[3]!;
+      const dm = Array.from({ length: 16 }, () => b.makeOutput([s.tiles, cout], "float32"));
+      outputTKernel(b, dy!, s, cout, dm);
+      return dm;
+    }),
+    wasmKernel(INPUT_T, (b, inputs, { batch, h, w, cin }) => {
+      const dx = b.makeOutput([batch, h, w, cin], "float32");
+      inputTKernel(b, sixteen(inputs, "d"), winogradShape(batch, h, w, cin), dx);
+      return dx;
+    }),
+    wasmKernel(FILTER_T, (b, inputs) => {
+      const g = sixteen(inputs, "g");
+      const cout = g[0]!.shape[0]!, cin = g[15]!.shape[1]!; // position 15 holds the (e,e) plane only
+      const df = b.makeOutput([3, 3, cin, cout], "float32");
+      winogradFilterT(g.map(f32(b)), cin, cout, f32(b)(df));
+      return df;
+    }),
   ];
 }
 
@@ -477,5 +767,33 @@ export function winogradConv2d(x: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D
     v.forEach((vp, p) => m[`m${p}`] = tf.matMul(vp, u[p]!));
     const attrs = { batch, h, w, cin } as unknown as tf.NamedAttrMap;
     return tf.engine().runKernel(OUTPUT, m, attrs) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Gradients of {@linkcode winogradConv2d} with respect to x and the filter, through the transposed transforms:
+ * dM_p = winogradOutputT(dy), dV_p = dM_p·U_pᵀ -> dx = winogradInputT(dV), dUᵀ_p = dM_pᵀ·V_p -> dF =
+ * winogradFilterT(dUᵀ). The same ~39% fewer multiplies as the forward pass; V_p is recomputed, not kept.
+ *
+ * @returns [dx (B,H,W,Cin), dFilter (3,3,Cin,Cout)]
+ */
+export function winogradConv2dBackward(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  dy: tf.Tensor4D,
+): [tf.Tensor4D, tf.Tensor4D] {
+  const [batch, h, w, cin] = x.shape;
+  return tf.tidy(() => {
+    const attrs = { batch, h, w, cin } as unknown as tf.NamedAttrMap;
+    const dm = tf.engine().runKernel(OUTPUT_T, { dy }, attrs) as unknown as tf.Tensor2D[];
+    const { v, u } = winogradTransforms(x, filter);
+    const dv: Record<string, tf.Tensor> = {}, dut: Record<string, tf.Tensor> = {};
+    dm.forEach((m, p) => {
+      dv[`d${p}`] = tf.matMul(m, tf.transpose(u[p]!)); // (tiles,Cout)·(Cout,K_p)
+      dut[`g${p}`] = tf.matMul(tf.transpose(m), v[p]!); // (Cout,tiles)·(tiles,K_p)
+    });
+    const dx = tf.engine().runKernel(INPUT_T, dv, attrs) as tf.Tensor4D;
+    const df = tf.engine().runKernel(FILTER_T, dut) as tf.Tensor4D;
+    return [dx, df] as [tf.Tensor4D, tf.Tensor4D];
   });
 }

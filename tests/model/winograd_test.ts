@@ -5,14 +5,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createPrng } from "../../lib/data/prng.ts";
-import { simdModuleBytes, simdTransforms } from "../../lib/model/_wasm_simd.ts";
+import { type Expr, LOOPS, simdModuleBytes, simdTransforms } from "../../lib/model/_wasm_simd.ts";
 import {
   planesAt,
   winogradApplies,
   winogradConv2d,
+  winogradConv2dBackward,
   winogradFilter,
+  winogradFilterT,
   winogradInput,
+  winogradInputT,
   winogradOutput,
+  winogradOutputT,
   winogradShape,
   winogradTransforms,
 } from "../../lib/model/_winograd.ts";
@@ -96,37 +100,32 @@ Deno.test("winograd twin: H or W below 3 is an error", () => {
   assertThrows(() => winogradShape(1, 2, 9, 4), "at least 3x3");
 });
 
-Deno.test("SIMD module: valid, and t7 / o4 compute their definitions exactly", () => {
+Deno.test("SIMD module: valid, and every loop computes its expressions exactly (stored or accumulated)", () => {
   assertOk(WebAssembly.validate(simdModuleBytes() as BufferSource));
   const memory = new WebAssembly.Memory({ initial: 1 });
-  const simd = simdTransforms(memory);
+  const simd = simdTransforms(memory) as unknown as Record<string, (...a: number[]) => void>;
   const lanes = 12, bytes = 4 * lanes;
   const f = new Float32Array(memory.buffer);
-  f.set(randn(14 * lanes));
   const row = (i: number) => f.subarray(i * lanes, (i + 1) * lanes);
-  const at = (i: number) => i * bytes;
-  const ins = Array.from({ length: 7 }, (_, i) => Float32Array.from(row(i)));
-  simd.t7(...ins.map((_, i) => at(i)), ...ins.map((_, i) => at(7 + i)), bytes);
   const fr = Math.fround;
-  for (let j = 0; j < lanes; j++) {
-    const d = ins.map((r) => r[j]!);
-    const want = [
-      d[0]! - d[4]!,
-      d[2]! + d[4]!,
-      d[4]! - d[2]!,
-      d[6]! - d[2]!,
-      d[1]! - d[5]!,
-      d[3]! + d[5]!,
-      d[5]! - d[3]!,
-    ];
-    assertEquals(want.map((v, o) => row(7 + o)[j]! === fr(v)), want.map(() => true), `t7 lane ${j}`);
+  const evaluate = (e: Expr, ins: number[]): number =>
+    typeof e === "number"
+      ? ins[e]!
+      : fr(e[0] === "+" ? evaluate(e[1], ins) + evaluate(e[2], ins) : evaluate(e[1], ins) - evaluate(e[2], ins));
+  for (const loop of LOOPS) {
+    f.set(randn(14 * lanes));
+    const before = Array.from({ length: 14 }, (_, i) => Float32Array.from(row(i)));
+    const ptrs = [...Array.from({ length: loop.inputs }, (_, i) => i), ...loop.outputs.map((_, o) => 7 + o)];
+    simd[loop.name]!(...ptrs.map((i) => i * bytes), bytes);
+    for (let j = 0; j < lanes; j++) {
+      const ins = before.slice(0, loop.inputs).map((r) => r[j]!);
+      loop.outputs.forEach((e, o) => {
+        const want = loop.accumulate ? fr(before[7 + o]![j]! + evaluate(e, ins)) : evaluate(e, ins);
+        assertEquals(row(7 + o)[j], want, `${loop.name} output ${o} lane ${j}`);
+      });
+    }
   }
-  simd.o4(at(0), at(1), at(2), at(3), at(8), at(9), at(10), bytes);
-  for (let j = 0; j < lanes; j++) {
-    const [a, b, c, d] = ins.slice(0, 4).map((r) => r[j]!) as [number, number, number, number];
-    const s = fr(b + c);
-    assertEquals([row(8)[j], row(9)[j], row(10)[j]], [fr(a + s), fr(b - c), fr(s + d)], `o4 lane ${j}`);
-  }
+  assertEquals(LOOPS.map((l) => l.name).sort(), Object.keys(simd).sort());
 });
 
 Deno.test("winograd wasm kernels: V, U and y equal the twin bit for bit; winogradConv2d equals tf.conv2d", async () => {
@@ -188,5 +187,118 @@ Deno.test("winogradApplies: only on wasm, for 3x3 filters whose channel counts a
     assertEquals(winogradApplies(xw, tf.zeros([5, 5, 8, 4]) as tf.Tensor4D), false);
   } finally {
     await initBackend("cpu");
+  }
+});
+
+/** Σ a·b in float64. */
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let acc = 0;
+  for (let i = 0; i < a.length; i++) acc += a[i]! * b[i]!;
+  return acc;
+};
+const dots = (a: ArrayLike<number>[], b: ArrayLike<number>[]) => a.reduce((acc, ai, i) => acc + dot(ai, b[i]!), 0);
+
+/** |lhs − rhs| relative to Σ|terms| of one side: the adjoint identity up to float32 rounding. */
+function assertAdjoint(lhs: number, rhs: number, scale: number, label: string) {
+  assertOk(Math.abs(lhs - rhs) <= 1e-5 * scale, `${label}: <Ax, y> = ${lhs}, <x, Aᵀy> = ${rhs}`);
+}
+
+Deno.test("winograd twins: the transposed transforms are the adjoints of the forward ones", () => {
+  for (const { b, h, w, cin, cout } of randomShapes(30)) {
+    const label = `${[b, h, w, cin, cout]}`;
+    const s = winogradShape(b, h, w, cin);
+    const k = (p: number) => planesAt(p >> 2, p & 3) * cin;
+    // Data: <winogradInput(x), V> = <x, winogradInputT(V)>.
+    const x = randn(b * h * w * cin);
+    const vx = Array.from({ length: 16 }, (_, p) => new Float32Array(s.tiles * k(p)));
+    winogradInput(x, s, vx);
+    const dv = Array.from({ length: 16 }, (_, p) => randn(s.tiles * k(p)));
+    const dx = new Float32Array(x.length);
+    winogradInputT(dv, s, dx);
+    assertAdjoint(
+      dots(vx, dv),
+      dot(x, dx),
+      dots(vx.map((a) => a.map(Math.abs)), dv.map((a) => a.map(Math.abs))),
+      `${label} data`,
+    );
+    // Output: <winogradOutput(M), Y> = <M, winogradOutputT(Y)>.
+    const m = Array.from({ length: 16 }, () => randn(s.tiles * cout));
+    const y = new Float32Array(b * s.ho * s.wo * cout);
+    winogradOutput(m, s, cout, y);
+    const dy = randn(y.length);
+    const dm = Array.from({ length: 16 }, () => new Float32Array(s.tiles * cout));
+    winogradOutputT(dy, s, cout, dm);
+    assertAdjoint(dot(y, dy), dots(m, dm), dot(y.map(Math.abs), dy.map(Math.abs)) * 4, `${label} output`);
+    // Filter: <winogradFilter(F), dU> = <F, winogradFilterT(dUᵀ)>.
+    const f = randn(9 * cin * cout);
+    const u = Array.from({ length: 16 }, (_, p) => new Float32Array(k(p) * cout));
+    winogradFilter(f, cin, cout, u);
+    const du = Array.from({ length: 16 }, (_, p) => randn(k(p) * cout)); // (K_p, Cout)
+    const dut = du.map((g, p) => {
+      const t = new Float32Array(g.length);
+      for (let q = 0; q < k(p); q++) for (let o = 0; o < cout; o++) t[o * k(p) + q] = g[q * cout + o]!;
+      return t;
+    });
+    const df = new Float32Array(f.length);
+    winogradFilterT(dut, cin, cout, df);
+    assertAdjoint(
+      dots(u, du),
+      dot(f, df),
+      dots(u.map((a) => a.map(Math.abs)), du.map((a) => a.map(Math.abs))),
+      `${label} filter`,
+    );
+  }
+});
+
+Deno.test("winograd wasm backward: transposed kernels equal their twins bit for bit; gradients equal tf.conv2d's", async () => {
+  for (
+    const { b, h, w, cin, cout } of [...randomShapes(15).filter((s) => s.cin % 4 === 0), {
+      b: 1,
+      h: 40,
+      w: 47,
+      cin: 32,
+      cout: 16,
+    }]
+  ) {
+    const label = `${[b, h, w, cin, cout]}`;
+    const xv = randn(b * h * w * cin), fv = randn(9 * cin * cout);
+    const s = winogradShape(b, h, w, cin);
+    const dyv = randn(b * s.ho * s.wo * cout);
+    // Reference gradients of Σ conv(x, f)·dy from tfjs-cpu's own conv2d gradients.
+    await initBackend("cpu");
+    const [gx, gf] = tf.tidy(() => {
+      const dy = tf.tensor4d(dyv, [b, s.ho, s.wo, cout]);
+      const loss = (a: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, c as tf.Tensor4D, 2, "valid"), dy));
+      return tf.grads(loss)([tf.tensor4d(xv, [b, h, w, cin]), tf.tensor4d(fv, [3, 3, cin, cout])]).map((g) =>
+        g.dataSync()
+      );
+    });
+    await initBackend("wasm");
+    try {
+      const x = tf.tensor4d(xv, [b, h, w, cin]), f = tf.tensor4d(fv, [3, 3, cin, cout]);
+      const dy = tf.tensor4d(dyv, [b, s.ho, s.wo, cout]);
+      const attrs = { batch: b, h, w, cin } as unknown as tf.NamedAttrMap;
+      // The transposed output transform against its twin.
+      const dm = tf.engine().runKernel("CoverHunterWinogradOutputT", { dy }, attrs) as unknown as tf.Tensor[];
+      const dmTwin = Array.from({ length: 16 }, () => new Float32Array(s.tiles * cout));
+      winogradOutputT(dyv, s, cout, dmTwin);
+      dm.forEach((t, p) => assertOk(t.dataSync().every((a, i) => a === dmTwin[p]![i]), `${label}: dM_${p}`));
+      // The transposed data transform against its twin, on random dV.
+      const dvv = Array.from({ length: 16 }, (_, p) => randn(s.tiles * planesAt(p >> 2, p & 3) * cin));
+      const dv: Record<string, tf.Tensor> = {};
+      dvv.forEach((d, p) => dv[`d${p}`] = tf.tensor2d(d, [s.tiles, d.length / s.tiles]));
+      const dx = tf.engine().runKernel("CoverHunterWinogradInputT", dv, attrs) as tf.Tensor;
+      const dxTwin = new Float32Array(xv.length);
+      winogradInputT(dvv, s, dxTwin);
+      assertOk(dx.dataSync().every((a, i) => a === dxTwin[i]), `${label}: dx`);
+      // The whole backward pass.
+      const [bx, bf] = winogradConv2dBackward(x, f, dy);
+      const ex = relErr(bx.dataSync(), gx!), ef = relErr(bf.dataSync(), gf!);
+      assertOk(ex < 1e-5 && ef < 1e-5, `${label}: relative error dx ${ex}, dFilter ${ef}`);
+      tf.dispose([x, f, dy, dx, bx, bf, ...dm, ...Object.values(dv)]);
+    } finally {
+      await initBackend("cpu");
+    }
   }
 });
