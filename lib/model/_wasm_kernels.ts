@@ -18,6 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { winogradKernels } from "./_winograd.ts";
+import { simdTransforms } from "./_wasm_simd.ts";
 
 /** What our wasm kernels use of tfjs-wasm's backend object (not exported by the package). */
 export interface WasmBackendLike {
@@ -113,16 +114,18 @@ export function concatRows(parts: readonly { vals: Flat; inner: number }[], oute
 }
 
 /**
- * Relu's gradient: `dx[i] = dy[i] · (x[i] > 0)`, tfjs's `dy · step(x)` without its temporaries. Pure. A multiply, not
- * a branch: on real activations the sign is a coin toss, and the branch form ran 2x slower.
+ * Relu's gradient: `dx[i] = x[i] > 0 ? dy[i] : 0`, as PyTorch's threshold_backward (tfjs's `dy · step(x)` differs
+ * only in the sign of a zero, and in passing a NaN of dy where x ≤ 0). Pure; the twin of the SIMD loop `reluGrad`
+ * (`_wasm_simd.ts`) that the wasm kernel runs, and that kernel's tail past the last whole f32x4.
  *
  * @param dy upstream gradient
  * @param x Relu's input
  * @param dx destination, same length
+ * @param from first index (default 0)
  */
-export function reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void {
+export function reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, from = 0): void {
   const n = x.length;
-  for (let i = 0; i < n; i++) dx[i] = dy[i]! * +(x[i]! > 0);
+  for (let i = from; i < n; i++) dx[i] = x[i]! > 0 ? dy[i]! : 0;
 }
 
 /** Name of the one-pass Relu gradient kernel registered for wasm. */
@@ -143,8 +146,8 @@ let registered = false;
 
 /**
  * Replaces tfjs-wasm's `Slice`, `Concat`, leading-axes `Sum` and `Identity` kernels with ones that read their
- * inputs in place, and Relu's gradient with one pass under wasm; adds the Winograd conv's kernels (idempotent; call after the wasm backend is
- * registered). Other cases (strings, other reductions, other backends) keep the stock kernels and gradient.
+ * inputs in place, and Relu's gradient with one SIMD pass under wasm; adds the Winograd conv's kernels (idempotent;
+ * call after the wasm backend is registered). Other cases (strings, other reductions, other backends) keep the stock kernels and gradient.
  */
 export function registerWasmKernels(): void {
   if (registered || tf.getKernel(tf.Slice, "wasm") === undefined) return;
@@ -157,8 +160,11 @@ export function registerWasmKernels(): void {
       const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
       const b = backend as unknown as WasmBackendLike;
       const out = b.makeOutput(x.shape, "float32");
+      const n = tf.util.sizeFromShape(x.shape), whole = n - (n % 4);
+      const at = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
+      simdTransforms(b.wasm.asm.memory).reluGrad(at(dy), at(x), at(out), 4 * whole);
       const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
-      reluGrad(view(dy), view(x), view(out));
+      if (whole < n) reluGrad(view(dy), view(x), view(out), whole);
       return out;
     },
   });

@@ -1,5 +1,5 @@
 /**
- * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`), run on tfjs-wasm's own memory (imported, so
+ * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`) and Relu's gradient, run on tfjs-wasm's own memory (imported, so
  * they read and write tensors in place). The same loops in JavaScript ran at ~1 ns per scalar operation: 100 ms for
  * one data transform at B = 4, against ~180 ms saved in the products. The module is assembled here from the
  * {@linkcode LOOPS} table (no WebAssembly toolchain is reachable from this project's machines). For each f32x4 lane
@@ -11,7 +11,9 @@
  * - `u3(y0, y1, y2, m0..m3, bytes)`: `m0 = y0, m1 = (y0 + y2) + y1, m2 = (y0 + y2) − y1, m3 = y2` (the output
  *   transform's transpose);
  * - `t7t(a0..a3, b0..b2, o0..o6, bytes)`: `o0 = a0, o2 = (a1 − a2) − a3, o4 = (a1 + a2) − a0, o6 = a3` and
- *   `o1 = b0, o3 = b1 − b2, o5 = (b1 + b2) − b0` (the data transform's transpose); `t7ta` adds these to o0..o6.
+ *   `o1 = b0, o3 = b1 − b2, o5 = (b1 + b2) − b0` (the data transform's transpose); `t7ta` adds these to o0..o6;
+ * - `reluGrad(dy, x, dx, bytes)`: `dx = x > 0 ? dy : 0` (`_wasm_kernels.ts`: a JavaScript loop over heap views slows
+ *   from ~2 to ~20 ns per value once the views start past 1 GB of the wasm memory, as in a training step).
  *
  * Every argument is a byte address in the memory; `bytes` must be a multiple of 16.
  *
@@ -25,6 +27,7 @@ export interface SimdTransforms {
   u3(...args: number[]): void;
   t7t(...args: number[]): void;
   t7ta(...args: number[]): void;
+  reluGrad(...args: number[]): void;
 }
 
 const I32 = 0x7f, V128 = 0x7b;
@@ -43,6 +46,9 @@ const op = {
   store: [0xfd, 0x0b, 0x00, 0x00], // v128.store align=1 offset=0
   add: [0xfd, 0xe4, 0x01], // f32x4.add
   sub: [0xfd, 0xe5, 0x01], // f32x4.sub
+  zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
+  gt: [0xfd, 0x44], // f32x4.gt
+  and: [0xfd, 0x4e], // v128.and
 };
 
 function uleb(v: number): number[] {
@@ -101,8 +107,11 @@ function body(locals: [number, number][], code: number[]): number[] {
   return [...uleb(b.length), ...b];
 }
 
-/** An output's value: an input (its index) or a sum/difference of two values, evaluated in f32x4 as written. */
-export type Expr = number | readonly ["+" | "-", Expr, Expr];
+/**
+ * An output's value: an input (its index), a sum or difference of two values, or `["mask", a, b]`: a where b > 0,
+ * else +0 (Relu's gradient as PyTorch's threshold_backward gives it). Evaluated in f32x4 as written.
+ */
+export type Expr = number | readonly ["+" | "-" | "mask", Expr, Expr];
 
 /** One loop: `inputs` pointers in, one pointer per output, then `bytes`; `accumulate` adds to the outputs. */
 export interface LoopSpec {
@@ -128,14 +137,18 @@ export const LOOPS: readonly LoopSpec[] = [
     outputs: [0, 4, ["-", ["-", 1, 2], 3], ["-", 5, 6], ["-", ["+", 1, 2], 0], ["-", ["+", 5, 6], 4], 3] as Expr[],
     accumulate,
   })),
+  { name: "reluGrad", inputs: 2, outputs: [["mask", 0, 1]], accumulate: false }, // (dy, x) -> dx
 ];
 
 function loopBody({ inputs, outputs, accumulate }: LoopSpec): number[] {
   // params: inputs, outputs, bytes; locals: k, then one v128 per input
   const n = inputs + outputs.length, k = n + 1, v = (i: number) => k + 1 + i;
   const at = (p: number) => [...op.get(p), ...op.get(k), ...op.i32Add];
-  const expr = (e: Expr): number[] =>
-    typeof e === "number" ? op.get(v(e)) : [...expr(e[1]), ...expr(e[2]), ...(e[0] === "+" ? op.add : op.sub)];
+  const expr = (e: Expr): number[] => {
+    if (typeof e === "number") return op.get(v(e));
+    if (e[0] === "mask") return [...expr(e[1]), ...expr(e[2]), ...op.zero, ...op.gt, ...op.and];
+    return [...expr(e[1]), ...expr(e[2]), ...(e[0] === "+" ? op.add : op.sub)];
+  };
   const code: number[] = [];
   for (let i = 0; i < inputs; i++) code.push(...at(i), ...op.load, ...op.set(v(i)));
   outputs.forEach((e, o) => {

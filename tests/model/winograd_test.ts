@@ -108,12 +108,13 @@ Deno.test("SIMD module: valid, and every loop computes its expressions exactly (
   const f = new Float32Array(memory.buffer);
   const row = (i: number) => f.subarray(i * lanes, (i + 1) * lanes);
   const fr = Math.fround;
-  const evaluate = (e: Expr, ins: number[]): number =>
-    typeof e === "number"
-      ? ins[e]!
-      : fr(e[0] === "+" ? evaluate(e[1], ins) + evaluate(e[2], ins) : evaluate(e[1], ins) - evaluate(e[2], ins));
+  const evaluate = (e: Expr, ins: number[]): number => {
+    if (typeof e === "number") return ins[e]!;
+    const [a, b] = [evaluate(e[1], ins), evaluate(e[2], ins)];
+    return e[0] === "mask" ? (b > 0 ? a : 0) : fr(e[0] === "+" ? a + b : a - b);
+  };
   for (const loop of LOOPS) {
-    f.set(randn(14 * lanes));
+    f.set(randn(14 * lanes).map((v, i) => (i % 5 === 0 ? 0 : v))); // some exact zeros, for the mask
     const before = Array.from({ length: 14 }, (_, i) => Float32Array.from(row(i)));
     const ptrs = [...Array.from({ length: loop.inputs }, (_, i) => i), ...loop.outputs.map((_, o) => 7 + o)];
     simd[loop.name]!(...ptrs.map((i) => i * bytes), bytes);
