@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
 import { winogradApplies, winogradConv2d, winogradConv2dBackward } from "./_winograd.ts";
+import { DEPTHWISE_FILTER_GRAD } from "./_wasm_kernels.ts";
 import { webgpuMatMul } from "./matmul_webgpu.ts";
 import { webgpuLayerNorm } from "./layer_norm_webgpu.ts";
 import { ownWebGpuKernels } from "./kernels.ts";
@@ -253,6 +254,10 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
           // dx = correlation of dy with the time-reversed kernel (same symmetric padding).
           const dx = nativeDepthwise(dy as tf.Tensor3D, tf.reverse(sw, 2));
           // dW[c,0,k] = Σ_{b,t} xpad[b,t+k,c]·dy[b,t,c]
+          if (tf.getBackend() === "wasm" && c % 4 === 0 && tf.getKernel(DEPTHWISE_FILTER_GRAD, "wasm")) {
+            const attrs = { k } as unknown as tf.NamedAttrMap;
+            return [dx, tf.engine().runKernel(DEPTHWISE_FILTER_GRAD, { x: sx, dy }, attrs) as tf.Tensor];
+          }
           const xp = tf.pad(sx, [[0, 0], [pad, pad], [0, 0]]); // (B,T+K-1,C)
           const taps: tf.Tensor[] = [];
           for (let j = 0; j < k; j++) taps.push(tf.sum(tf.mul(tf.slice(xp, [0, j, 0], [b, t, c]), dy), [0, 1])); // (C)

@@ -131,6 +131,39 @@ export function reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, fr
 /** Name of the one-pass Relu gradient kernel registered for wasm. */
 const RELU_GRAD = "CoverHunterReluGrad";
 
+/**
+ * Filter gradient of a depthwise conv along time with symmetric zero padding (k odd): `dw[c·k + j] =
+ * Σ_{b,t} x[b, t + j − (k−1)/2, c] · dy[b, t, c]`, summed in float32 in the order tap, batch, time, as the SIMD loop
+ * `mulAcc` does (PyTorch's CPU kernel sums in float32 too). Pure; the twin of the wasm kernel.
+ *
+ * @param x the conv's input (B,T,C)
+ * @param dy its output's gradient (B,T,C)
+ * @param shape [B, T, C, k]
+ * @param dw destination (C, 1, k)
+ */
+export function depthwiseFilterGrad(
+  x: Float32Array,
+  dy: Float32Array,
+  [b, t, c, k]: readonly [number, number, number, number],
+  dw: Float32Array,
+): void {
+  const pad = (k - 1) / 2;
+  const acc = new Float32Array(c);
+  for (let j = 0; j < k; j++) {
+    acc.fill(0);
+    for (let bi = 0; bi < b; bi++) {
+      for (let ti = Math.max(0, pad - j); ti < Math.min(t, t + pad - j); ti++) {
+        const xo = (bi * t + ti + j - pad) * c, yo = (bi * t + ti) * c;
+        for (let ch = 0; ch < c; ch++) acc[ch] = acc[ch]! + Math.fround(x[xo + ch]! * dy[yo + ch]!);
+      }
+    }
+    for (let ch = 0; ch < c; ch++) dw[ch * k + j] = acc[ch]!;
+  }
+}
+
+/** Name of the depthwise filter-gradient kernel registered for wasm (inputs x, dy; attribute k). */
+export const DEPTHWISE_FILTER_GRAD = "CoverHunterDepthwiseFilterGrad";
+
 /** Registers `kernelFunc` for wasm in place of the stock kernel, which it may call back for cases it leaves. */
 function replace(
   name: string,
@@ -166,6 +199,37 @@ export function registerWasmKernels(): void {
       const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
       if (whole < n) reluGrad(view(dy), view(x), view(out), whole);
       return out;
+    },
+  });
+  tf.registerKernel({
+    kernelName: DEPTHWISE_FILTER_GRAD,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      const { k } = attrs as unknown as { k: number };
+      const [b, t, c] = x.shape as [number, number, number];
+      const be = backend as unknown as WasmBackendLike;
+      const dw = be.makeOutput([c, 1, k], "float32");
+      const cb = 4 * c, pad = (k - 1) / 2;
+      const mem = be.wasm.asm.memory;
+      const acc = be.wasm._malloc(cb) >>> 0;
+      try {
+        const simd = simdTransforms(mem);
+        const xAt = be.getMemoryOffset(x.dataId), yAt = be.getMemoryOffset(dy.dataId);
+        for (let j = 0; j < k; j++) {
+          new Uint8Array(mem.buffer, acc, cb).fill(0);
+          for (let bi = 0; bi < b; bi++) {
+            for (let ti = Math.max(0, pad - j); ti < Math.min(t, t + pad - j); ti++) {
+              simd.mulAcc(xAt + (bi * t + ti + j - pad) * cb, yAt + (bi * t + ti) * cb, acc, cb);
+            }
+          }
+          const sums = new Float32Array(mem.buffer, acc, c), out = be.typedArrayFromHeap(dw) as Float32Array;
+          for (let ch = 0; ch < c; ch++) out[ch * k + j] = sums[ch]!;
+        }
+      } finally {
+        be.wasm._free(acc);
+      }
+      return dw;
     },
   });
   tf.registerGradient({

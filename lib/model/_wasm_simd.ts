@@ -1,7 +1,7 @@
 /**
- * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`) and Relu's gradient, run on tfjs-wasm's own memory (imported, so
- * they read and write tensors in place). The same loops in JavaScript ran at ~1 ns per scalar operation: 100 ms for
- * one data transform at B = 4, against ~180 ms saved in the products. The module is assembled here from the
+ * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`) and two gradients (`_wasm_kernels.ts`), run on
+ * tfjs-wasm's own memory (imported, so they read and write tensors in place). The same loops in JavaScript ran at
+ * ~1 ns per scalar operation: 100 ms for one data transform at B = 4, against ~180 ms saved in the products. The module is assembled here from the
  * {@linkcode LOOPS} table (no WebAssembly toolchain is reachable from this project's machines). For each f32x4 lane
  * group at byte k < bytes:
  *
@@ -13,7 +13,8 @@
  * - `t7t(a0..a3, b0..b2, o0..o6, bytes)`: `o0 = a0, o2 = (a1 − a2) − a3, o4 = (a1 + a2) − a0, o6 = a3` and
  *   `o1 = b0, o3 = b1 − b2, o5 = (b1 + b2) − b0` (the data transform's transpose); `t7ta` adds these to o0..o6;
  * - `reluGrad(dy, x, dx, bytes)`: `dx = x > 0 ? dy : 0` (`_wasm_kernels.ts`: a JavaScript loop over heap views slows
- *   from ~2 to ~20 ns per value once the views start past 1 GB of the wasm memory, as in a training step).
+ *   from ~2 to ~20 ns per value once the views start past 1 GB of the wasm memory, as in a training step);
+ * - `mulAcc(a, b, acc, bytes)`: `acc += a · b` (the depthwise conv's filter gradient, `_wasm_kernels.ts`).
  *
  * Every argument is a byte address in the memory; `bytes` must be a multiple of 16.
  *
@@ -28,6 +29,7 @@ export interface SimdTransforms {
   t7t(...args: number[]): void;
   t7ta(...args: number[]): void;
   reluGrad(...args: number[]): void;
+  mulAcc(...args: number[]): void;
 }
 
 const I32 = 0x7f, V128 = 0x7b;
@@ -46,6 +48,7 @@ const op = {
   store: [0xfd, 0x0b, 0x00, 0x00], // v128.store align=1 offset=0
   add: [0xfd, 0xe4, 0x01], // f32x4.add
   sub: [0xfd, 0xe5, 0x01], // f32x4.sub
+  mul: [0xfd, 0xe6, 0x01], // f32x4.mul
   zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
   gt: [0xfd, 0x44], // f32x4.gt
   and: [0xfd, 0x4e], // v128.and
@@ -108,10 +111,10 @@ function body(locals: [number, number][], code: number[]): number[] {
 }
 
 /**
- * An output's value: an input (its index), a sum or difference of two values, or `["mask", a, b]`: a where b > 0,
+ * An output's value: an input (its index), a sum, difference or product of two values, or `["mask", a, b]`: a where b > 0,
  * else +0 (Relu's gradient as PyTorch's threshold_backward gives it). Evaluated in f32x4 as written.
  */
-export type Expr = number | readonly ["+" | "-" | "mask", Expr, Expr];
+export type Expr = number | readonly ["+" | "-" | "*" | "mask", Expr, Expr];
 
 /** One loop: `inputs` pointers in, one pointer per output, then `bytes`; `accumulate` adds to the outputs. */
 export interface LoopSpec {
@@ -138,6 +141,7 @@ export const LOOPS: readonly LoopSpec[] = [
     accumulate,
   })),
   { name: "reluGrad", inputs: 2, outputs: [["mask", 0, 1]], accumulate: false }, // (dy, x) -> dx
+  { name: "mulAcc", inputs: 2, outputs: [["*", 0, 1]], accumulate: true }, // (a, b, acc): acc += a·b
 ];
 
 function loopBody({ inputs, outputs, accumulate }: LoopSpec): number[] {
@@ -147,7 +151,7 @@ function loopBody({ inputs, outputs, accumulate }: LoopSpec): number[] {
   const expr = (e: Expr): number[] => {
     if (typeof e === "number") return op.get(v(e));
     if (e[0] === "mask") return [...expr(e[1]), ...expr(e[2]), ...op.zero, ...op.gt, ...op.and];
-    return [...expr(e[1]), ...expr(e[2]), ...(e[0] === "+" ? op.add : op.sub)];
+    return [...expr(e[1]), ...expr(e[2]), ...(e[0] === "+" ? op.add : e[0] === "-" ? op.sub : op.mul)];
   };
   const code: number[] = [];
   for (let i = 0; i < inputs; i++) code.push(...at(i), ...op.load, ...op.set(v(i)));

@@ -4,7 +4,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createPrng } from "../../lib/data/prng.ts";
-import { concatRows, copyBox, reluGrad, sumRows } from "../../lib/model/_wasm_kernels.ts";
+import {
+  concatRows,
+  copyBox,
+  DEPTHWISE_FILTER_GRAD,
+  depthwiseFilterGrad,
+  reluGrad,
+  sumRows,
+} from "../../lib/model/_wasm_kernels.ts";
+import { createOps, nativeOps } from "../../lib/model/_ops.ts";
+import { relErr } from "../_assert.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { assertEquals, assertOk } from "../_assert.ts";
 
@@ -210,8 +219,69 @@ Deno.test("Relu's gradient under wasm: one pass, the values of tfjs's dy·step(x
   assertOk(names.includes("CoverHunterReluGrad") && !names.includes("Step"), `kernels run: ${names.join(", ")}`);
   const dx = new Float32Array(x.length);
   reluGrad(r, x, dx);
-  assertEquals(Array.from(dx), want);
-  assertEquals(x.length % 4, 1, "the kernel's JavaScript tail is exercised too"); // the gradient of sum(relu(x)·r) is r where x > 0, else 0
+  assertEquals(Array.from(dx), want); // the gradient of sum(relu(x)·r) is r where x > 0, else 0
+  assertEquals(x.length % 4, 1, "the kernel's JavaScript tail is exercised too");
   assertOk(want.some((v) => v === 0) && want.some((v) => v !== 0));
   await initBackend("cpu");
+});
+
+Deno.test("depthwise filter gradient: the twin equals a float64 sum; the wasm kernel equals the twin bit for bit", async () => {
+  await initBackend("wasm");
+  try {
+    for (const [b, t, c, k] of [[1, 1, 4, 3], [2, 9, 8, 3], [3, 17, 12, 7], [2, 5, 4, 9], [4, 40, 32, 15]] as const) {
+      const x = Float32Array.from({ length: b * t * c }, () => prng.normal());
+      const dy = Float32Array.from({ length: b * t * c }, () => prng.normal());
+      const pad = (k - 1) / 2;
+      const want = new Float64Array(c * k);
+      for (let bi = 0; bi < b; bi++) {
+        for (let ti = 0; ti < t; ti++) {
+          for (let j = 0; j < k; j++) {
+            const s = ti + j - pad;
+            if (s < 0 || s >= t) continue;
+            for (let ch = 0; ch < c; ch++) want[ch * k + j]! += x[(bi * t + s) * c + ch]! * dy[(bi * t + ti) * c + ch]!;
+          }
+        }
+      }
+      const twin = new Float32Array(c * k);
+      depthwiseFilterGrad(x, dy, [b, t, c, k], twin);
+      const err = relErr(twin, want);
+      assertOk(err < 1e-5, `${[b, t, c, k]}: twin relative error ${err}`);
+      const attrs = { k } as unknown as tf.NamedAttrMap;
+      const out = tf.engine().runKernel(DEPTHWISE_FILTER_GRAD, {
+        x: tf.tensor3d(x, [b, t, c]),
+        dy: tf.tensor3d(dy, [b, t, c]),
+      }, attrs) as tf.Tensor;
+      assertEquals(out.shape, [c, 1, k]);
+      assertOk(out.dataSync().every((v, i) => v === twin[i]), `${[b, t, c, k]}: kernel differs from the twin`);
+    }
+  } finally {
+    await initBackend("cpu");
+  }
+});
+
+Deno.test("depthwise conv on wasm (customGrad, SIMD filter gradient): value and gradients equal tfjs-cpu's own", async () => {
+  const [b, t, c, k] = [2, 23, 16, 7];
+  const xv = Float32Array.from({ length: b * t * c }, () => prng.normal());
+  const wv = Float32Array.from({ length: c * k }, () => prng.normal());
+  const rv = Float32Array.from({ length: b * t * c }, () => prng.normal());
+  const run = (ops: ReturnType<typeof nativeOps>) =>
+    tf.tidy(() => {
+      const r = tf.tensor3d(rv, [b, t, c]);
+      const f = (x: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(tf.mul(ops.depthwiseConv1d(x as tf.Tensor3D, w as tf.Tensor3D), r));
+      const [x, w] = [tf.tensor3d(xv, [b, t, c]), tf.tensor3d(wv, [c, 1, k])];
+      return [f(x, w), ...tf.grads(f)([x, w])].map((g) => g.dataSync());
+    });
+  await initBackend("cpu");
+  const want = run(nativeOps());
+  await initBackend("wasm");
+  try {
+    const info = await tf.profile(() => {
+      const got = run(createOps("wasm"));
+      got.forEach((g, i) => assertOk(relErr(g, want[i]!) < 1e-5, `output ${i}: ${relErr(g, want[i]!)}`));
+    });
+    assertOk(info.kernels.some((kk) => kk.name === DEPTHWISE_FILTER_GRAD), "the SIMD filter gradient ran");
+  } finally {
+    await initBackend("cpu");
+  }
 });

@@ -111,7 +111,8 @@ Deno.test("SIMD module: valid, and every loop computes its expressions exactly (
   const evaluate = (e: Expr, ins: number[]): number => {
     if (typeof e === "number") return ins[e]!;
     const [a, b] = [evaluate(e[1], ins), evaluate(e[2], ins)];
-    return e[0] === "mask" ? (b > 0 ? a : 0) : fr(e[0] === "+" ? a + b : a - b);
+    if (e[0] === "mask") return b > 0 ? a : 0;
+    return fr(e[0] === "+" ? a + b : e[0] === "-" ? a - b : a * b);
   };
   for (const loop of LOOPS) {
     f.set(randn(14 * lanes).map((v, i) => (i % 5 === 0 ? 0 : v))); // some exact zeros, for the mask
