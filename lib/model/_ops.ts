@@ -268,9 +268,20 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
     }) as unknown as CustomGradFn,
   ) as (x: tf.Tensor3D, weight: tf.Tensor3D) => tf.Tensor3D;
 
+  // x·wᵀ with w (out,in) as saved: dx = dy·w and dw = dyᵀ·x need no transpose of w (the classifier's is 30000 x 128).
+  const linearT = tf.customGrad(
+    ((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x, w]);
+      return {
+        value: mm(x, tf.transpose(w)),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [mm(dy, saved[1]!), mm(tf.transpose(dy), saved[0]!)],
+      };
+    }) as unknown as CustomGradFn,
+  ) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
+
   return {
     matMul,
-    linear: linearWith((x, w) => plainMatMul(x, tf.transpose(w))),
+    linear: linearWith(linearT),
     conv2d: (x, filter, stride) => {
       let f = conv2dByStride.get(stride);
       if (f === undefined) conv2dByStride.set(stride, f = conv2dGrad(stride));
