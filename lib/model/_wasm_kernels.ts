@@ -34,6 +34,17 @@ export interface WasmBackendLike {
 type Flat = Float32Array | Int32Array | Uint8Array;
 
 /**
+ * `bytes` of the wasm heap for a kernel's scratch (freed by the caller with `_free`).
+ *
+ * @throws {RangeError} when the heap cannot grow (tfjs-wasm's malloc returns 0 then, and 0 is a valid address)
+ */
+export function heapAlloc(b: WasmBackendLike, bytes: number): number {
+  const ptr = b.wasm._malloc(bytes) >>> 0;
+  if (ptr === 0) throw new RangeError(`wasm heap: cannot allocate ${bytes} bytes of scratch`);
+  return ptr;
+}
+
+/**
  * Copies the box `[begin, begin + size)` of a row-major array of `shape` into `dst` (row-major `size`). Pure;
  * the unit of work is the longest run that is contiguous in both arrays.
  *
@@ -212,7 +223,7 @@ export function registerWasmKernels(): void {
       const dw = be.makeOutput([c, 1, k], "float32");
       const cb = 4 * c, pad = (k - 1) / 2;
       const mem = be.wasm.asm.memory;
-      const acc = be.wasm._malloc(cb) >>> 0;
+      const acc = heapAlloc(be, cb);
       try {
         const simd = simdTransforms(mem);
         const xAt = be.getMemoryOffset(x.dataId), yAt = be.getMemoryOffset(dy.dataId);

@@ -26,7 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { simdTransforms } from "./_wasm_simd.ts";
-import type { WasmBackendLike } from "./_wasm_kernels.ts";
+import { heapAlloc, type WasmBackendLike } from "./_wasm_kernels.ts";
 
 /** Planes contributing at transform position (r, c) of the 4x4 grid: (e,e) always, (e,o) if c < 3, (o,e) if r < 3, (o,o) if both. */
 export function planesAt(r: number, c: number): number {
@@ -412,7 +412,7 @@ const FILTER_T = "CoverHunterWinogradFilterT";
 
 /** Byte-address scratch on the wasm heap, zero-filled; the caller frees it with `_free`. */
 function scratch(b: WasmBackendLike, bytes: number): number {
-  const ptr = b.wasm._malloc(bytes) >>> 0;
+  const ptr = heapAlloc(b, bytes);
   new Uint8Array(b.wasm.asm.memory.buffer, ptr, bytes).fill(0);
   return ptr;
 }

@@ -9,11 +9,13 @@ import {
   copyBox,
   DEPTHWISE_FILTER_GRAD,
   depthwiseFilterGrad,
+  heapAlloc,
   reluGrad,
   sumRows,
+  type WasmBackendLike,
 } from "../../lib/model/_wasm_kernels.ts";
 import { createOps, nativeOps } from "../../lib/model/_ops.ts";
-import { relErr } from "../_assert.ts";
+import { assertThrows, relErr } from "../_assert.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { assertEquals, assertOk } from "../_assert.ts";
 
@@ -284,4 +286,10 @@ Deno.test("depthwise conv on wasm (customGrad, SIMD filter gradient): value and 
   } finally {
     await initBackend("cpu");
   }
+});
+
+Deno.test("heapAlloc: malloc's 0 (the heap cannot grow) is an error, not an address to write to", () => {
+  const fake = (ptr: number) => ({ wasm: { _malloc: () => ptr } }) as unknown as WasmBackendLike;
+  assertEquals(heapAlloc(fake(4096), 512), 4096);
+  assertThrows(() => heapAlloc(fake(0), 512), "cannot allocate 512 bytes");
 });
