@@ -15,9 +15,8 @@ import {
   type WasmBackendLike,
 } from "../../lib/model/_wasm_kernels.ts";
 import { createOps, nativeOps } from "../../lib/model/_ops.ts";
-import { assertThrows, relErr } from "../_assert.ts";
 import { initBackend } from "../../lib/model/backend.ts";
-import { assertEquals, assertOk } from "../_assert.ts";
+import { assertEquals, assertOk, assertThrows, relErr } from "../_assert.ts";
 
 const prng = createPrng(17);
 const randInt = (n: number) => Math.floor(prng.next() * n);
