@@ -253,7 +253,7 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
           const pad = (k - 1) / 2;
           // dx = correlation of dy with the time-reversed kernel (same symmetric padding).
           const dx = nativeDepthwise(dy as tf.Tensor3D, tf.reverse(sw, 2));
-          // dW[c,0,k] = Σ_{b,t} xpad[b,t+k,c]·dy[b,t,c]
+          // dW[c,0,k] = Σ_{b,t} xpad[b,t+k,c]·dy[b,t,c]: one SIMD kernel under wasm, else a product and sum per tap.
           if (tf.getBackend() === "wasm" && c % 4 === 0 && tf.getKernel(DEPTHWISE_FILTER_GRAD, "wasm")) {
             const attrs = { k } as unknown as tf.NamedAttrMap;
             return [dx, tf.engine().runKernel(DEPTHWISE_FILTER_GRAD, { x: sx, dy }, attrs) as tf.Tensor];
@@ -295,7 +295,8 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
 /**
  * The primitives for a backend:
  * - `wasm`: every customGrad form, batched matMuls as one 2-D matMul per batch element ({@linkcode matMulPerBatch}),
- *   a 3x3 stride-2 conv and its gradients by Winograd's F(3x3, 2x2) over its phase planes (`_winograd.ts`);
+ *   a 3x3 stride-2 conv and its gradients by Winograd's F(3x3, 2x2) over its phase planes (`_winograd.ts`), the
+ *   depthwise filter gradient as one SIMD kernel (`_wasm_kernels.ts`);
  * - `cpu`: the customGrad conv2d (tfjs-cpu's Conv2DBackpropFilter is a naive loop: 45 s for one 4x19x47x128
  *   filter gradient), plain ops otherwise;
  * - `webgpu`: matMul/linear on the WGSL kernel (matmul_webgpu.ts), which reads transposed operands in place
