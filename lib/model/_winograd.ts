@@ -67,6 +67,16 @@ export function winogradShape(b: number, h: number, w: number, cin: number): Win
   return { b, h, w, cin, ho, wo, th, tw, tiles: b * th * tw };
 }
 
+/** Calls `body` for each tile in order (batch, tile row, tile column) with its row n in the V_p and M_p. */
+function forEachTile(s: WinogradShape, body: (bi: number, ti: number, tj: number, n: number) => void): void {
+  let n = 0;
+  for (let bi = 0; bi < s.b; bi++) {
+    for (let ti = 0; ti < s.th; ti++) {
+      for (let tj = 0; tj < s.tw; tj++) body(bi, ti, tj, n++);
+    }
+  }
+}
+
 /**
  * Data transform: x (B,H,W,C) row-major -> V_p (tiles, planesAt(p)·C) for the 16 positions p = 4r + c, the
  * plane blocks in the order (e,e), (e,o), (o,e), (o,o). Tile (i, j) reads input rows 6i..6i+6 and columns
@@ -77,7 +87,7 @@ export function winogradShape(b: number, h: number, w: number, cin: number): Win
  * @param v the 16 destinations
  */
 export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array[]): void {
-  const { b, h, w, cin: c, th, tw } = s;
+  const { h, w, cin: c } = s;
   const zeros = new Float32Array(c);
   // Row pass results, per column (7) of the tile: even rows 0,2,4,6 -> 4 values, odd rows 1,3,5 -> 3 values.
   const re = new Float32Array(4 * 7 * c); // [pos][col][ch]
@@ -93,65 +103,60 @@ export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array
     return k;
   };
   const k = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * c);
-  let n = 0;
-  for (let bi = 0; bi < b; bi++) {
-    for (let ti = 0; ti < th; ti++) {
-      for (let tj = 0; tj < tw; tj++, n++) {
-        // Row pass, column by column.
-        for (let col = 0; col < 7; col++) {
-          const cc = 6 * tj + col;
-          for (let r = 0; r < 7; r++) {
-            const rr = 6 * ti + r;
-            if (rr < h && cc < w) {
-              src[r] = x;
-              base[r] = ((bi * h + rr) * w + cc) * c;
-            } else {
-              src[r] = zeros;
-              base[r] = 0;
-            }
-          }
-          const s0 = src[0]!, s1 = src[1]!, s2 = src[2]!, s3 = src[3]!, s4 = src[4]!, s5 = src[5]!, s6 = src[6]!;
-          const b0 = base[0]!, b1 = base[1]!, b2 = base[2]!, b3 = base[3]!, b4 = base[4]!, b5 = base[5]!, b6 = base[6]!;
-          const e0 = col * c, e1 = (7 + col) * c, e2 = (14 + col) * c, e3 = (21 + col) * c;
-          for (let ch = 0; ch < c; ch++) {
-            const d0 = s0[b0 + ch]!, d2 = s2[b2 + ch]!, d4 = s4[b4 + ch]!, d6 = s6[b6 + ch]!;
-            re[e0 + ch] = d0 - d4;
-            re[e1 + ch] = d2 + d4;
-            re[e2 + ch] = d4 - d2;
-            re[e3 + ch] = d6 - d2;
-            const d1 = s1[b1 + ch]!, d3 = s3[b3 + ch]!, d5 = s5[b5 + ch]!;
-            ro[e0 + ch] = d1 - d5;
-            ro[e1 + ch] = d3 + d5;
-            ro[e2 + ch] = d5 - d3;
-          }
-        }
-        // Column pass: even columns 0,2,4,6 -> 4 positions, odd columns 1,3,5 -> 3 positions.
-        for (let rp = 0; rp < 7; rp++) {
-          const odd = rp >= 4;
-          const r = odd ? rp - 4 : rp; // transform row position
-          const t = odd ? ro : re;
-          const row = r * 7 * c;
-          const pe = odd ? 2 : 0, po = odd ? 3 : 1; // planes: (rowParity, even cols), (rowParity, odd cols)
-          const o0 = n * k[r * 4]! + slot(r, 0, pe) * c, o1 = n * k[r * 4 + 1]! + slot(r, 1, pe) * c;
-          const o2 = n * k[r * 4 + 2]! + slot(r, 2, pe) * c, o3 = n * k[r * 4 + 3]! + slot(r, 3, pe) * c;
-          const v0 = v[r * 4]!, v1 = v[r * 4 + 1]!, v2 = v[r * 4 + 2]!, v3 = v[r * 4 + 3]!;
-          const q0 = n * k[r * 4]! + slot(r, 0, po) * c, q1 = n * k[r * 4 + 1]! + slot(r, 1, po) * c;
-          const q2 = n * k[r * 4 + 2]! + slot(r, 2, po) * c;
-          for (let ch = 0; ch < c; ch++) {
-            const a0 = t[row + ch]!, a2 = t[row + 2 * c + ch]!, a4 = t[row + 4 * c + ch]!, a6 = t[row + 6 * c + ch]!;
-            v0[o0 + ch] = a0 - a4;
-            v1[o1 + ch] = a2 + a4;
-            v2[o2 + ch] = a4 - a2;
-            v3[o3 + ch] = a6 - a2;
-            const a1 = t[row + c + ch]!, a3 = t[row + 3 * c + ch]!, a5 = t[row + 5 * c + ch]!;
-            v0[q0 + ch] = a1 - a5;
-            v1[q1 + ch] = a3 + a5;
-            v2[q2 + ch] = a5 - a3;
-          }
+  forEachTile(s, (bi, ti, tj, n) => {
+    // Row pass, column by column.
+    for (let col = 0; col < 7; col++) {
+      const cc = 6 * tj + col;
+      for (let r = 0; r < 7; r++) {
+        const rr = 6 * ti + r;
+        if (rr < h && cc < w) {
+          src[r] = x;
+          base[r] = ((bi * h + rr) * w + cc) * c;
+        } else {
+          src[r] = zeros;
+          base[r] = 0;
         }
       }
+      const s0 = src[0]!, s1 = src[1]!, s2 = src[2]!, s3 = src[3]!, s4 = src[4]!, s5 = src[5]!, s6 = src[6]!;
+      const b0 = base[0]!, b1 = base[1]!, b2 = base[2]!, b3 = base[3]!, b4 = base[4]!, b5 = base[5]!, b6 = base[6]!;
+      const e0 = col * c, e1 = (7 + col) * c, e2 = (14 + col) * c, e3 = (21 + col) * c;
+      for (let ch = 0; ch < c; ch++) {
+        const d0 = s0[b0 + ch]!, d2 = s2[b2 + ch]!, d4 = s4[b4 + ch]!, d6 = s6[b6 + ch]!;
+        re[e0 + ch] = d0 - d4;
+        re[e1 + ch] = d2 + d4;
+        re[e2 + ch] = d4 - d2;
+        re[e3 + ch] = d6 - d2;
+        const d1 = s1[b1 + ch]!, d3 = s3[b3 + ch]!, d5 = s5[b5 + ch]!;
+        ro[e0 + ch] = d1 - d5;
+        ro[e1 + ch] = d3 + d5;
+        ro[e2 + ch] = d5 - d3;
+      }
     }
-  }
+    // Column pass: even columns 0,2,4,6 -> 4 positions, odd columns 1,3,5 -> 3 positions.
+    for (let rp = 0; rp < 7; rp++) {
+      const odd = rp >= 4;
+      const r = odd ? rp - 4 : rp; // transform row position
+      const t = odd ? ro : re;
+      const row = r * 7 * c;
+      const pe = odd ? 2 : 0, po = odd ? 3 : 1; // planes: (rowParity, even cols), (rowParity, odd cols)
+      const o0 = n * k[r * 4]! + slot(r, 0, pe) * c, o1 = n * k[r * 4 + 1]! + slot(r, 1, pe) * c;
+      const o2 = n * k[r * 4 + 2]! + slot(r, 2, pe) * c, o3 = n * k[r * 4 + 3]! + slot(r, 3, pe) * c;
+      const v0 = v[r * 4]!, v1 = v[r * 4 + 1]!, v2 = v[r * 4 + 2]!, v3 = v[r * 4 + 3]!;
+      const q0 = n * k[r * 4]! + slot(r, 0, po) * c, q1 = n * k[r * 4 + 1]! + slot(r, 1, po) * c;
+      const q2 = n * k[r * 4 + 2]! + slot(r, 2, po) * c;
+      for (let ch = 0; ch < c; ch++) {
+        const a0 = t[row + ch]!, a2 = t[row + 2 * c + ch]!, a4 = t[row + 4 * c + ch]!, a6 = t[row + 6 * c + ch]!;
+        v0[o0 + ch] = a0 - a4;
+        v1[o1 + ch] = a2 + a4;
+        v2[o2 + ch] = a4 - a2;
+        v3[o3 + ch] = a6 - a2;
+        const a1 = t[row + c + ch]!, a3 = t[row + 3 * c + ch]!, a5 = t[row + 5 * c + ch]!;
+        v0[q0 + ch] = a1 - a5;
+        v1[q1 + ch] = a3 + a5;
+        v2[q2 + ch] = a5 - a3;
+      }
+    }
+  });
 }
 
 /**
@@ -242,7 +247,7 @@ export function winogradFilterT(dut: Float32Array[], cin: number, cout: number, 
  * @param y destination
  */
 export function winogradOutput(m: Float32Array[], s: WinogradShape, cout: number, y: Float32Array): void {
-  const { b, ho, wo, th, tw } = s;
+  const { ho, wo } = s;
   const t = new Float32Array(3 * 4 * cout); // [outRow][col position][ch]
   const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = m as [
     Float32Array,
@@ -263,40 +268,35 @@ export function winogradOutput(m: Float32Array[], s: WinogradShape, cout: number
     Float32Array,
   ];
   const cols = [[m0, m4, m8, m12], [m1, m5, m9, m13], [m2, m6, m10, m14], [m3, m7, m11, m15]] as const;
-  let n = 0;
-  for (let bi = 0; bi < b; bi++) {
-    for (let ti = 0; ti < th; ti++) {
-      for (let tj = 0; tj < tw; tj++, n++) {
-        const o = n * cout;
-        // Row pass: for each column position, 4 row positions -> 3 output rows.
-        for (let cp = 0; cp < 4; cp++) {
-          const [a, bb, cc, d] = cols[cp]!;
-          const t0 = cp * cout, t1 = (4 + cp) * cout, t2 = (8 + cp) * cout;
-          for (let ch = 0; ch < cout; ch++) {
-            const p1 = bb[o + ch]!, p2 = cc[o + ch]!, s12 = Math.fround(p1 + p2); // rounded as the SIMD twin does
-            t[t0 + ch] = a[o + ch]! + s12;
-            t[t1 + ch] = p1 - p2;
-            t[t2 + ch] = s12 + d[o + ch]!;
-          }
-        }
-        // Column pass: 4 column positions -> 3 output columns, written where they fall inside the output.
-        for (let r = 0; r < 3; r++) {
-          const row = 3 * ti + r;
-          if (row >= ho) break;
-          const tr = 4 * r * cout;
-          const col0 = 3 * tj;
-          const y0 = ((bi * ho + row) * wo + col0) * cout;
-          const n1 = col0 + 1 < wo, n2 = col0 + 2 < wo;
-          for (let ch = 0; ch < cout; ch++) {
-            const p1 = t[tr + cout + ch]!, p2 = t[tr + 2 * cout + ch]!, s12 = Math.fround(p1 + p2);
-            y[y0 + ch] = t[tr + ch]! + s12;
-            if (n1) y[y0 + cout + ch] = p1 - p2;
-            if (n2) y[y0 + 2 * cout + ch] = s12 + t[tr + 3 * cout + ch]!;
-          }
-        }
+  forEachTile(s, (bi, ti, tj, n) => {
+    const o = n * cout;
+    // Row pass: for each column position, 4 row positions -> 3 output rows.
+    for (let cp = 0; cp < 4; cp++) {
+      const [a, bb, cc, d] = cols[cp]!;
+      const t0 = cp * cout, t1 = (4 + cp) * cout, t2 = (8 + cp) * cout;
+      for (let ch = 0; ch < cout; ch++) {
+        const p1 = bb[o + ch]!, p2 = cc[o + ch]!, s12 = Math.fround(p1 + p2); // rounded as the SIMD twin does
+        t[t0 + ch] = a[o + ch]! + s12;
+        t[t1 + ch] = p1 - p2;
+        t[t2 + ch] = s12 + d[o + ch]!;
       }
     }
-  }
+    // Column pass: 4 column positions -> 3 output columns, written where they fall inside the output.
+    for (let r = 0; r < 3; r++) {
+      const row = 3 * ti + r;
+      if (row >= ho) break;
+      const tr = 4 * r * cout;
+      const col0 = 3 * tj;
+      const y0 = ((bi * ho + row) * wo + col0) * cout;
+      const n1 = col0 + 1 < wo, n2 = col0 + 2 < wo;
+      for (let ch = 0; ch < cout; ch++) {
+        const p1 = t[tr + cout + ch]!, p2 = t[tr + 2 * cout + ch]!, s12 = Math.fround(p1 + p2);
+        y[y0 + ch] = t[tr + ch]! + s12;
+        if (n1) y[y0 + cout + ch] = p1 - p2;
+        if (n2) y[y0 + 2 * cout + ch] = s12 + t[tr + 3 * cout + ch]!;
+      }
+    }
+  });
 }
 
 /**
@@ -309,39 +309,34 @@ export function winogradOutput(m: Float32Array[], s: WinogradShape, cout: number
  * @param dm the 16 destinations
  */
 export function winogradOutputT(dy: Float32Array, s: WinogradShape, cout: number, dm: Float32Array[]): void {
-  const { b, ho, wo, th, tw } = s;
+  const { ho, wo } = s;
   const f = Math.fround;
   const t = new Float32Array(4 * 3 * cout); // [row position][output column][ch]
   const px = (bi: number, row: number, col: number, ch: number) =>
     row < ho && col < wo ? dy[((bi * ho + row) * wo + col) * cout + ch]! : 0;
-  let n = 0;
-  for (let bi = 0; bi < b; bi++) {
-    for (let ti = 0; ti < th; ti++) {
-      for (let tj = 0; tj < tw; tj++, n++) {
-        for (let j = 0; j < 3; j++) {
-          for (let ch = 0; ch < cout; ch++) {
-            const y0 = px(bi, 3 * ti, 3 * tj + j, ch), y1 = px(bi, 3 * ti + 1, 3 * tj + j, ch);
-            const y2 = px(bi, 3 * ti + 2, 3 * tj + j, ch), s02 = f(y0 + y2);
-            t[j * cout + ch] = y0;
-            t[(3 + j) * cout + ch] = s02 + y1;
-            t[(6 + j) * cout + ch] = s02 - y1;
-            t[(9 + j) * cout + ch] = y2;
-          }
-        }
-        for (let r = 0; r < 4; r++) {
-          const o = n * cout;
-          for (let ch = 0; ch < cout; ch++) {
-            const y0 = t[3 * r * cout + ch]!, y1 = t[(3 * r + 1) * cout + ch]!, y2 = t[(3 * r + 2) * cout + ch]!;
-            const s02 = f(y0 + y2);
-            dm[r * 4]![o + ch] = y0;
-            dm[r * 4 + 1]![o + ch] = s02 + y1;
-            dm[r * 4 + 2]![o + ch] = s02 - y1;
-            dm[r * 4 + 3]![o + ch] = y2;
-          }
-        }
+  forEachTile(s, (bi, ti, tj, n) => {
+    for (let j = 0; j < 3; j++) {
+      for (let ch = 0; ch < cout; ch++) {
+        const y0 = px(bi, 3 * ti, 3 * tj + j, ch), y1 = px(bi, 3 * ti + 1, 3 * tj + j, ch);
+        const y2 = px(bi, 3 * ti + 2, 3 * tj + j, ch), s02 = f(y0 + y2);
+        t[j * cout + ch] = y0;
+        t[(3 + j) * cout + ch] = s02 + y1;
+        t[(6 + j) * cout + ch] = s02 - y1;
+        t[(9 + j) * cout + ch] = y2;
       }
     }
-  }
+    for (let r = 0; r < 4; r++) {
+      const o = n * cout;
+      for (let ch = 0; ch < cout; ch++) {
+        const y0 = t[3 * r * cout + ch]!, y1 = t[(3 * r + 1) * cout + ch]!, y2 = t[(3 * r + 2) * cout + ch]!;
+        const s02 = f(y0 + y2);
+        dm[r * 4]![o + ch] = y0;
+        dm[r * 4 + 1]![o + ch] = s02 + y1;
+        dm[r * 4 + 2]![o + ch] = s02 - y1;
+        dm[r * 4 + 3]![o + ch] = y2;
+      }
+    }
+  });
 }
 
 /**
@@ -355,7 +350,7 @@ export function winogradOutputT(dy: Float32Array, s: WinogradShape, cout: number
  * @param dx destination (overwritten)
  */
 export function winogradInputT(dv: Float32Array[], s: WinogradShape, dx: Float32Array): void {
-  const { b, h, w, cin: c, th, tw } = s;
+  const { h, w, cin: c } = s;
   const f = Math.fround;
   dx.fill(0);
   const t = new Float32Array(7 * 7 * c); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
@@ -370,37 +365,32 @@ export function winogradInputT(dv: Float32Array[], s: WinogradShape, dx: Float32
     f(f(bb[1]! + bb[2]!) - bb[0]!),
     a[3]!,
   ];
-  let n = 0;
-  for (let bi = 0; bi < b; bi++) {
-    for (let ti = 0; ti < th; ti++) {
-      for (let tj = 0; tj < tw; tj++, n++) {
-        for (let rp = 0; rp < 7; rp++) {
-          const odd = rp >= 4, r = odd ? rp - 4 : rp;
-          const at = (c2: number, slotIdx: number) => n * k[r * 4 + c2]! + slotIdx * c;
-          const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
-          for (let ch = 0; ch < c; ch++) {
-            const a = [0, 1, 2, 3].map((c2) => dv[r * 4 + c2]![at(c2, e(c2)) + ch]!);
-            const bb = [0, 1, 2].map((c2) => dv[r * 4 + c2]![at(c2, o) + ch]!);
-            t7t(a, bb).forEach((val, col) => t[(rp * 7 + col) * c + ch] = val);
-          }
-        }
-        for (let col = 0; col < 7; col++) {
-          const cc = 6 * tj + col;
-          for (let ch = 0; ch < c; ch++) {
-            const a = [0, 1, 2, 3].map((r) => t[(r * 7 + col) * c + ch]!);
-            const bb = [4, 5, 6].map((r) => t[(r * 7 + col) * c + ch]!);
-            t7t(a, bb).forEach((val, row) => {
-              const rr = 6 * ti + row;
-              if (rr < h && cc < w) {
-                const i = ((bi * h + rr) * w + cc) * c + ch;
-                dx[i] = dx[i]! + val;
-              }
-            });
-          }
-        }
+  forEachTile(s, (bi, ti, tj, n) => {
+    for (let rp = 0; rp < 7; rp++) {
+      const odd = rp >= 4, r = odd ? rp - 4 : rp;
+      const at = (c2: number, slotIdx: number) => n * k[r * 4 + c2]! + slotIdx * c;
+      const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
+      for (let ch = 0; ch < c; ch++) {
+        const a = [0, 1, 2, 3].map((c2) => dv[r * 4 + c2]![at(c2, e(c2)) + ch]!);
+        const bb = [0, 1, 2].map((c2) => dv[r * 4 + c2]![at(c2, o) + ch]!);
+        t7t(a, bb).forEach((val, col) => t[(rp * 7 + col) * c + ch] = val);
       }
     }
-  }
+    for (let col = 0; col < 7; col++) {
+      const cc = 6 * tj + col;
+      for (let ch = 0; ch < c; ch++) {
+        const a = [0, 1, 2, 3].map((r) => t[(r * 7 + col) * c + ch]!);
+        const bb = [4, 5, 6].map((r) => t[(r * 7 + col) * c + ch]!);
+        t7t(a, bb).forEach((val, row) => {
+          const rr = 6 * ti + row;
+          if (rr < h && cc < w) {
+            const i = ((bi * h + rr) * w + cc) * c + ch;
+            dx[i] = dx[i]! + val;
+          }
+        });
+      }
+    }
+  });
 }
 
 const INPUT = "CoverHunterWinogradInput";
@@ -422,7 +412,7 @@ function scratch(b: WasmBackendLike, bytes: number): number {
  * 4 + 3 transformed rows) and a column pass into the V_p (7 transformed rows, each 4 + 3 positions).
  */
 function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: tf.TensorInfo[]): void {
-  const { b: batch, h, w, cin: c, th, tw } = s;
+  const { h, w, cin: c } = s;
   const simd = simdTransforms(b.wasm.asm.memory);
   const cb = 4 * c; // bytes per pixel
   const zeros = scratch(b, cb);
@@ -432,63 +422,58 @@ function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: 
   const kb = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * cb); // bytes per V_p row
   const src = new Array<number>(7);
   try {
-    let n = 0;
-    for (let bi = 0; bi < batch; bi++) {
-      for (let ti = 0; ti < th; ti++) {
-        for (let tj = 0; tj < tw; tj++, n++) {
-          for (let col = 0; col < 7; col++) {
-            const cc = 6 * tj + col;
-            for (let r = 0; r < 7; r++) {
-              const rr = 6 * ti + r;
-              src[r] = rr < h && cc < w ? xAt + ((bi * h + rr) * w + cc) * cb : zeros;
-            }
-            const o = tmp + col * cb;
-            simd.t7(
-              src[0]!,
-              src[1]!,
-              src[2]!,
-              src[3]!,
-              src[4]!,
-              src[5]!,
-              src[6]!,
-              o,
-              o + 7 * cb,
-              o + 14 * cb,
-              o + 21 * cb,
-              o + 28 * cb,
-              o + 35 * cb,
-              o + 42 * cb,
-              cb,
-            );
-          }
-          for (let rp = 0; rp < 7; rp++) {
-            const odd = rp >= 4;
-            const r = odd ? rp - 4 : rp;
-            const row = tmp + rp * 7 * cb;
-            // (r, c)'s V_p row n; its plane block: (e,e) first; (e,o) after it; (o,e) after the (e,·) ones; (o,o) last.
-            const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
-            const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0); // slot of the even-column plane
-            simd.t7(
-              row,
-              row + cb,
-              row + 2 * cb,
-              row + 3 * cb,
-              row + 4 * cb,
-              row + 5 * cb,
-              row + 6 * cb,
-              at(0, e(0)),
-              at(1, e(1)),
-              at(2, e(2)),
-              at(3, e(3)),
-              at(0, odd ? 3 : 1),
-              at(1, odd ? 3 : 1),
-              at(2, odd ? 3 : 1),
-              cb,
-            );
-          }
+    forEachTile(s, (bi, ti, tj, n) => {
+      for (let col = 0; col < 7; col++) {
+        const cc = 6 * tj + col;
+        for (let r = 0; r < 7; r++) {
+          const rr = 6 * ti + r;
+          src[r] = rr < h && cc < w ? xAt + ((bi * h + rr) * w + cc) * cb : zeros;
         }
+        const o = tmp + col * cb;
+        simd.t7(
+          src[0]!,
+          src[1]!,
+          src[2]!,
+          src[3]!,
+          src[4]!,
+          src[5]!,
+          src[6]!,
+          o,
+          o + 7 * cb,
+          o + 14 * cb,
+          o + 21 * cb,
+          o + 28 * cb,
+          o + 35 * cb,
+          o + 42 * cb,
+          cb,
+        );
       }
-    }
+      for (let rp = 0; rp < 7; rp++) {
+        const odd = rp >= 4;
+        const r = odd ? rp - 4 : rp;
+        const row = tmp + rp * 7 * cb;
+        // (r, c)'s V_p row n; its plane block: (e,e) first; (e,o) after it; (o,e) after the (e,·) ones; (o,o) last.
+        const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
+        const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0); // slot of the even-column plane
+        simd.t7(
+          row,
+          row + cb,
+          row + 2 * cb,
+          row + 3 * cb,
+          row + 4 * cb,
+          row + 5 * cb,
+          row + 6 * cb,
+          at(0, e(0)),
+          at(1, e(1)),
+          at(2, e(2)),
+          at(3, e(3)),
+          at(0, odd ? 3 : 1),
+          at(1, odd ? 3 : 1),
+          at(2, odd ? 3 : 1),
+          cb,
+        );
+      }
+    });
   } finally {
     b.wasm._free(zeros);
     b.wasm._free(tmp);
@@ -497,7 +482,7 @@ function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: 
 
 /** {@linkcode winogradOutput} on the heap, with the SIMD loop; pixels past the output's edge go to scratch. */
 function outputKernel(b: WasmBackendLike, m: tf.TensorInfo[], s: WinogradShape, cout: number, y: tf.TensorInfo): void {
-  const { b: batch, ho, wo, th, tw } = s;
+  const { ho, wo } = s;
   const simd = simdTransforms(b.wasm.asm.memory);
   const cb = 4 * cout;
   const tmp = scratch(b, 12 * cb); // [output row 0..2][column position 0..3][ch]
@@ -505,35 +490,30 @@ function outputKernel(b: WasmBackendLike, m: tf.TensorInfo[], s: WinogradShape, 
   const mAt = m.map((t) => b.getMemoryOffset(t.dataId));
   const yAt = b.getMemoryOffset(y.dataId);
   try {
-    let n = 0;
-    for (let bi = 0; bi < batch; bi++) {
-      for (let ti = 0; ti < th; ti++) {
-        for (let tj = 0; tj < tw; tj++, n++) {
-          const o = n * cb;
-          for (let cp = 0; cp < 4; cp++) {
-            const t = tmp + cp * cb;
-            simd.o4(mAt[cp]! + o, mAt[4 + cp]! + o, mAt[8 + cp]! + o, mAt[12 + cp]! + o, t, t + 4 * cb, t + 8 * cb, cb);
-          }
-          for (let r = 0; r < 3; r++) {
-            const row = 3 * ti + r;
-            if (row >= ho) break;
-            const col0 = 3 * tj;
-            const y0 = yAt + ((bi * ho + row) * wo + col0) * cb;
-            const t = tmp + 4 * r * cb;
-            simd.o4(
-              t,
-              t + cb,
-              t + 2 * cb,
-              t + 3 * cb,
-              y0,
-              col0 + 1 < wo ? y0 + cb : sink,
-              col0 + 2 < wo ? y0 + 2 * cb : sink,
-              cb,
-            );
-          }
-        }
+    forEachTile(s, (bi, ti, tj, n) => {
+      const o = n * cb;
+      for (let cp = 0; cp < 4; cp++) {
+        const t = tmp + cp * cb;
+        simd.o4(mAt[cp]! + o, mAt[4 + cp]! + o, mAt[8 + cp]! + o, mAt[12 + cp]! + o, t, t + 4 * cb, t + 8 * cb, cb);
       }
-    }
+      for (let r = 0; r < 3; r++) {
+        const row = 3 * ti + r;
+        if (row >= ho) break;
+        const col0 = 3 * tj;
+        const y0 = yAt + ((bi * ho + row) * wo + col0) * cb;
+        const t = tmp + 4 * r * cb;
+        simd.o4(
+          t,
+          t + cb,
+          t + 2 * cb,
+          t + 3 * cb,
+          y0,
+          col0 + 1 < wo ? y0 + cb : sink,
+          col0 + 2 < wo ? y0 + 2 * cb : sink,
+          cb,
+        );
+      }
+    });
   } finally {
     b.wasm._free(tmp);
     b.wasm._free(sink);
@@ -542,7 +522,7 @@ function outputKernel(b: WasmBackendLike, m: tf.TensorInfo[], s: WinogradShape, 
 
 /** {@linkcode winogradOutputT} on the heap, with the SIMD loop; pixels past the output's edge read zeros. */
 function outputTKernel(b: WasmBackendLike, dy: tf.TensorInfo, s: WinogradShape, cout: number, dm: tf.TensorInfo[]) {
-  const { b: batch, ho, wo, th, tw } = s;
+  const { ho, wo } = s;
   const simd = simdTransforms(b.wasm.asm.memory);
   const cb = 4 * cout;
   const zeros = scratch(b, cb);
@@ -552,40 +532,35 @@ function outputTKernel(b: WasmBackendLike, dy: tf.TensorInfo, s: WinogradShape, 
   const px = (bi: number, row: number, col: number) =>
     row < ho && col < wo ? dyAt + ((bi * ho + row) * wo + col) * cb : zeros;
   try {
-    let n = 0;
-    for (let bi = 0; bi < batch; bi++) {
-      for (let ti = 0; ti < th; ti++) {
-        for (let tj = 0; tj < tw; tj++, n++) {
-          for (let j = 0; j < 3; j++) {
-            const col = 3 * tj + j, t = tmp + j * cb;
-            simd.u3(
-              px(bi, 3 * ti, col),
-              px(bi, 3 * ti + 1, col),
-              px(bi, 3 * ti + 2, col),
-              t,
-              t + 3 * cb,
-              t + 6 * cb,
-              t + 9 * cb,
-              cb,
-            );
-          }
-          const o = n * cb;
-          for (let r = 0; r < 4; r++) {
-            const t = tmp + 3 * r * cb;
-            simd.u3(
-              t,
-              t + cb,
-              t + 2 * cb,
-              mAt[r * 4]! + o,
-              mAt[r * 4 + 1]! + o,
-              mAt[r * 4 + 2]! + o,
-              mAt[r * 4 + 3]! + o,
-              cb,
-            );
-          }
-        }
+    forEachTile(s, (bi, ti, tj, n) => {
+      for (let j = 0; j < 3; j++) {
+        const col = 3 * tj + j, t = tmp + j * cb;
+        simd.u3(
+          px(bi, 3 * ti, col),
+          px(bi, 3 * ti + 1, col),
+          px(bi, 3 * ti + 2, col),
+          t,
+          t + 3 * cb,
+          t + 6 * cb,
+          t + 9 * cb,
+          cb,
+        );
       }
-    }
+      const o = n * cb;
+      for (let r = 0; r < 4; r++) {
+        const t = tmp + 3 * r * cb;
+        simd.u3(
+          t,
+          t + cb,
+          t + 2 * cb,
+          mAt[r * 4]! + o,
+          mAt[r * 4 + 1]! + o,
+          mAt[r * 4 + 2]! + o,
+          mAt[r * 4 + 3]! + o,
+          cb,
+        );
+      }
+    });
   } finally {
     b.wasm._free(zeros);
     b.wasm._free(tmp);
@@ -594,7 +569,7 @@ function outputTKernel(b: WasmBackendLike, dy: tf.TensorInfo, s: WinogradShape, 
 
 /** {@linkcode winogradInputT} on the heap, with the SIMD loops; pixels past the input's edge go to scratch. */
 function inputTKernel(b: WasmBackendLike, dv: tf.TensorInfo[], s: WinogradShape, dx: tf.TensorInfo): void {
-  const { b: batch, h, w, cin: c, th, tw } = s;
+  const { h, w, cin: c } = s;
   const simd = simdTransforms(b.wasm.asm.memory);
   const cb = 4 * c;
   const tmp = scratch(b, 7 * 7 * cb); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
@@ -605,61 +580,56 @@ function inputTKernel(b: WasmBackendLike, dv: tf.TensorInfo[], s: WinogradShape,
   const kb = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * cb);
   const dst = new Array<number>(7);
   try {
-    let n = 0;
-    for (let bi = 0; bi < batch; bi++) {
-      for (let ti = 0; ti < th; ti++) {
-        for (let tj = 0; tj < tw; tj++, n++) {
-          for (let rp = 0; rp < 7; rp++) {
-            const odd = rp >= 4, r = odd ? rp - 4 : rp;
-            const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
-            const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
-            const row = tmp + rp * 7 * cb;
-            simd.t7t(
-              at(0, e(0)),
-              at(1, e(1)),
-              at(2, e(2)),
-              at(3, e(3)),
-              at(0, o),
-              at(1, o),
-              at(2, o),
-              row,
-              row + cb,
-              row + 2 * cb,
-              row + 3 * cb,
-              row + 4 * cb,
-              row + 5 * cb,
-              row + 6 * cb,
-              cb,
-            );
-          }
-          for (let col = 0; col < 7; col++) {
-            const cc = 6 * tj + col;
-            for (let r = 0; r < 7; r++) {
-              const rr = 6 * ti + r;
-              dst[r] = rr < h && cc < w ? dxAt + ((bi * h + rr) * w + cc) * cb : sink;
-            }
-            const t = tmp + col * cb, rs = 7 * cb;
-            simd.t7ta(
-              t,
-              t + rs,
-              t + 2 * rs,
-              t + 3 * rs,
-              t + 4 * rs,
-              t + 5 * rs,
-              t + 6 * rs,
-              dst[0]!,
-              dst[1]!,
-              dst[2]!,
-              dst[3]!,
-              dst[4]!,
-              dst[5]!,
-              dst[6]!,
-              cb,
-            );
-          }
-        }
+    forEachTile(s, (bi, ti, tj, n) => {
+      for (let rp = 0; rp < 7; rp++) {
+        const odd = rp >= 4, r = odd ? rp - 4 : rp;
+        const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
+        const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
+        const row = tmp + rp * 7 * cb;
+        simd.t7t(
+          at(0, e(0)),
+          at(1, e(1)),
+          at(2, e(2)),
+          at(3, e(3)),
+          at(0, o),
+          at(1, o),
+          at(2, o),
+          row,
+          row + cb,
+          row + 2 * cb,
+          row + 3 * cb,
+          row + 4 * cb,
+          row + 5 * cb,
+          row + 6 * cb,
+          cb,
+        );
       }
-    }
+      for (let col = 0; col < 7; col++) {
+        const cc = 6 * tj + col;
+        for (let r = 0; r < 7; r++) {
+          const rr = 6 * ti + r;
+          dst[r] = rr < h && cc < w ? dxAt + ((bi * h + rr) * w + cc) * cb : sink;
+        }
+        const t = tmp + col * cb, rs = 7 * cb;
+        simd.t7ta(
+          t,
+          t + rs,
+          t + 2 * rs,
+          t + 3 * rs,
+          t + 4 * rs,
+          t + 5 * rs,
+          t + 6 * rs,
+          dst[0]!,
+          dst[1]!,
+          dst[2]!,
+          dst[3]!,
+          dst[4]!,
+          dst[5]!,
+          dst[6]!,
+          cb,
+        );
+      }
+    });
   } finally {
     b.wasm._free(tmp);
     b.wasm._free(sink);
