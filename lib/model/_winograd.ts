@@ -78,6 +78,21 @@ function forEachTile(s: WinogradShape, body: (bi: number, ti: number, tj: number
 }
 
 /**
+ * Where transformed row rp of tile n sits in the V_p (rp 0..3: from the even input rows, 4..6: from the odd ones):
+ * its blocks at positions (r, 0..3) for the even columns, then at (r, 0..2) for the odd ones, as the positions `p`
+ * and the offsets `at` in units of `unit` per channel block (C elements, or 4·C bytes). A position's blocks are in
+ * the order (e,e), (e,o), (o,e), (o,o), each present or not ({@linkcode planesAt}).
+ */
+function vRow(n: number, rp: number, unit: number): { p: number[]; at: number[] } {
+  const odd = rp >= 4, r = odd ? rp - 4 : rp;
+  const p = [0, 1, 2, 3, 0, 1, 2].map((c) => r * 4 + c);
+  // Slot of the block: (e,e) 0, (e,o) 1, (o,e) 2 (1 at column position 3, where (e,o) is absent), (o,o) 3.
+  const slot = (i: number) => (i < 4 ? (odd ? (i < 3 ? 2 : 1) : 0) : (odd ? 3 : 1));
+  const at = p.map((q, i) => (n * planesAt(q >> 2, q & 3) + slot(i)) * unit);
+  return { p, at };
+}
+
+/**
  * Data transform: x (B,H,W,C) row-major -> V_p (tiles, planesAt(p)·C) for the 16 positions p = 4r + c, the
  * plane blocks in the order (e,e), (e,o), (o,e), (o,o). Tile (i, j) reads input rows 6i..6i+6 and columns
  * 6j..6j+6; pixels past the input's edge count as zeros.
@@ -94,15 +109,6 @@ export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array
   const ro = new Float32Array(3 * 7 * c);
   const src: Float32Array[] = new Array(7);
   const base = new Int32Array(7);
-  // Where each plane's block sits in V_p: offsets (in units of C) per position, or -1.
-  const slot = (r: number, c2: number, plane: number): number => {
-    const has = [true, c2 < 3, r < 3, r < 3 && c2 < 3];
-    if (!has[plane]) return -1;
-    let k = 0;
-    for (let q = 0; q < plane; q++) if (has[q]) k++;
-    return k;
-  };
-  const k = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * c);
   forEachTile(s, (bi, ti, tj, n) => {
     // Row pass, column by column.
     for (let col = 0; col < 7; col++) {
@@ -138,12 +144,9 @@ export function winogradInput(x: Float32Array, s: WinogradShape, v: Float32Array
       const r = odd ? rp - 4 : rp; // transform row position
       const t = odd ? ro : re;
       const row = r * 7 * c;
-      const pe = odd ? 2 : 0, po = odd ? 3 : 1; // planes: (rowParity, even cols), (rowParity, odd cols)
-      const o0 = n * k[r * 4]! + slot(r, 0, pe) * c, o1 = n * k[r * 4 + 1]! + slot(r, 1, pe) * c;
-      const o2 = n * k[r * 4 + 2]! + slot(r, 2, pe) * c, o3 = n * k[r * 4 + 3]! + slot(r, 3, pe) * c;
+      const { at } = vRow(n, rp, c);
+      const [o0, o1, o2, o3, q0, q1, q2] = at as [number, number, number, number, number, number, number];
       const v0 = v[r * 4]!, v1 = v[r * 4 + 1]!, v2 = v[r * 4 + 2]!, v3 = v[r * 4 + 3]!;
-      const q0 = n * k[r * 4]! + slot(r, 0, po) * c, q1 = n * k[r * 4 + 1]! + slot(r, 1, po) * c;
-      const q2 = n * k[r * 4 + 2]! + slot(r, 2, po) * c;
       for (let ch = 0; ch < c; ch++) {
         const a0 = t[row + ch]!, a2 = t[row + 2 * c + ch]!, a4 = t[row + 4 * c + ch]!, a6 = t[row + 6 * c + ch]!;
         v0[o0 + ch] = a0 - a4;
@@ -354,7 +357,6 @@ export function winogradInputT(dv: Float32Array[], s: WinogradShape, dx: Float32
   const f = Math.fround;
   dx.fill(0);
   const t = new Float32Array(7 * 7 * c); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
-  const k = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * c);
   // out[0..6] from a (4-point, even outputs) and bb (3-point, odd outputs)
   const t7t = (a: number[], bb: number[]) => [
     a[0]!,
@@ -367,12 +369,10 @@ export function winogradInputT(dv: Float32Array[], s: WinogradShape, dx: Float32
   ];
   forEachTile(s, (bi, ti, tj, n) => {
     for (let rp = 0; rp < 7; rp++) {
-      const odd = rp >= 4, r = odd ? rp - 4 : rp;
-      const at = (c2: number, slotIdx: number) => n * k[r * 4 + c2]! + slotIdx * c;
-      const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
+      const { p, at } = vRow(n, rp, c);
       for (let ch = 0; ch < c; ch++) {
-        const a = [0, 1, 2, 3].map((c2) => dv[r * 4 + c2]![at(c2, e(c2)) + ch]!);
-        const bb = [0, 1, 2].map((c2) => dv[r * 4 + c2]![at(c2, o) + ch]!);
+        const a = [0, 1, 2, 3].map((i) => dv[p[i]!]![at[i]! + ch]!);
+        const bb = [4, 5, 6].map((i) => dv[p[i]!]![at[i]! + ch]!);
         t7t(a, bb).forEach((val, col) => t[(rp * 7 + col) * c + ch] = val);
       }
     }
@@ -419,7 +419,6 @@ function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: 
   const tmp = scratch(b, 7 * 7 * cb); // [row position 0..6 (4 even, 3 odd)][column 0..6][ch]
   const xAt = b.getMemoryOffset(x.dataId);
   const vAt = v.map((t) => b.getMemoryOffset(t.dataId));
-  const kb = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * cb); // bytes per V_p row
   const src = new Array<number>(7);
   try {
     forEachTile(s, (bi, ti, tj, n) => {
@@ -449,12 +448,9 @@ function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: 
         );
       }
       for (let rp = 0; rp < 7; rp++) {
-        const odd = rp >= 4;
-        const r = odd ? rp - 4 : rp;
         const row = tmp + rp * 7 * cb;
-        // (r, c)'s V_p row n; its plane block: (e,e) first; (e,o) after it; (o,e) after the (e,·) ones; (o,o) last.
-        const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
-        const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0); // slot of the even-column plane
+        const { p, at } = vRow(n, rp, cb);
+        const dst = p.map((q, i) => vAt[q]! + at[i]!);
         simd.t7(
           row,
           row + cb,
@@ -463,13 +459,7 @@ function inputKernel(b: WasmBackendLike, x: tf.TensorInfo, s: WinogradShape, v: 
           row + 4 * cb,
           row + 5 * cb,
           row + 6 * cb,
-          at(0, e(0)),
-          at(1, e(1)),
-          at(2, e(2)),
-          at(3, e(3)),
-          at(0, odd ? 3 : 1),
-          at(1, odd ? 3 : 1),
-          at(2, odd ? 3 : 1),
+          ...dst,
           cb,
         );
       }
@@ -577,23 +567,14 @@ function inputTKernel(b: WasmBackendLike, dv: tf.TensorInfo[], s: WinogradShape,
   const dxAt = b.getMemoryOffset(dx.dataId);
   new Uint8Array(b.wasm.asm.memory.buffer, dxAt, s.b * h * w * cb).fill(0);
   const vAt = dv.map((t) => b.getMemoryOffset(t.dataId));
-  const kb = Array.from({ length: 16 }, (_, p) => planesAt(p >> 2, p & 3) * cb);
   const dst = new Array<number>(7);
   try {
     forEachTile(s, (bi, ti, tj, n) => {
       for (let rp = 0; rp < 7; rp++) {
-        const odd = rp >= 4, r = odd ? rp - 4 : rp;
-        const at = (c2: number, slotIdx: number) => vAt[r * 4 + c2]! + n * kb[r * 4 + c2]! + slotIdx * cb;
-        const e = (c2: number) => (odd ? (c2 < 3 ? 2 : 1) : 0), o = odd ? 3 : 1;
         const row = tmp + rp * 7 * cb;
+        const { p, at } = vRow(n, rp, cb);
         simd.t7t(
-          at(0, e(0)),
-          at(1, e(1)),
-          at(2, e(2)),
-          at(3, e(3)),
-          at(0, o),
-          at(1, o),
-          at(2, o),
+          ...p.map((q, i) => vAt[q]! + at[i]!),
           row,
           row + cb,
           row + 2 * cb,
