@@ -252,30 +252,12 @@ export function winogradFilterT(dut: Float32Array[], cin: number, cout: number, 
 export function winogradOutput(m: Float32Array[], s: WinogradShape, cout: number, y: Float32Array): void {
   const { ho, wo } = s;
   const t = new Float32Array(3 * 4 * cout); // [outRow][col position][ch]
-  const [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9, m10, m11, m12, m13, m14, m15] = m as [
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-    Float32Array,
-  ];
-  const cols = [[m0, m4, m8, m12], [m1, m5, m9, m13], [m2, m6, m10, m14], [m3, m7, m11, m15]] as const;
+  const cols = [0, 1, 2, 3].map((c) => [0, 4, 8, 12].map((r) => m[r + c]!)); // M_p at column position c, rows 0..3
   forEachTile(s, (bi, ti, tj, n) => {
     const o = n * cout;
     // Row pass: for each column position, 4 row positions -> 3 output rows.
     for (let cp = 0; cp < 4; cp++) {
-      const [a, bb, cc, d] = cols[cp]!;
+      const [a, bb, cc, d] = cols[cp] as [Float32Array, Float32Array, Float32Array, Float32Array];
       const t0 = cp * cout, t1 = (4 + cp) * cout, t2 = (8 + cp) * cout;
       for (let ch = 0; ch < cout; ch++) {
         const p1 = bb[o + ch]!, p2 = cc[o + ch]!, s12 = Math.fround(p1 + p2); // rounded as the SIMD twin does
