@@ -11,7 +11,8 @@
  * - `Identity` (tfjs clones every tensor a gradient saves with it) copies its input: 198 ms of a B = 4 training step.
  * These read heap views and copy contiguous runs; Identity shares its input's data, as Reshape already does (tfjs
  * kernels never write to their inputs). Also, Relu's gradient (tfjs: `dy · cast(step(x))`, three passes and two
- * temporaries; 160 ms for the first conv's output at B = 4) runs as one pass under wasm. Tests:
+ * temporaries; 160 ms for the first conv's output at B = 4) and the depthwise conv's filter gradient (a pad, slice,
+ * multiply and sum per tap) run as single SIMD passes (`_wasm_simd.ts`) under wasm. Tests:
  * `tests/model/wasm_kernels_test.ts`.
  *
  * @module
@@ -32,6 +33,18 @@ export interface WasmBackendLike {
 }
 
 type Flat = Float32Array | Int32Array | Uint8Array;
+
+/** A wasm kernel config whose function gets the backend as {@linkcode WasmBackendLike} and its attributes as `A`. */
+export function wasmKernel<A = Record<string, never>>(
+  kernelName: string,
+  f: (b: WasmBackendLike, inputs: tf.NamedTensorInfoMap, attrs: A) => tf.TensorInfo | tf.TensorInfo[],
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend, attrs }) => f(backend as unknown as WasmBackendLike, inputs, attrs as unknown as A),
+  };
+}
 
 /**
  * `bytes` of the wasm heap for a kernel's scratch (freed by the caller with `_free`).
@@ -190,59 +203,47 @@ let registered = false;
 
 /**
  * Replaces tfjs-wasm's `Slice`, `Concat`, leading-axes `Sum` and `Identity` kernels with ones that read their
- * inputs in place, and Relu's gradient with one SIMD pass under wasm; adds the Winograd conv's kernels (idempotent;
- * call after the wasm backend is registered). Other cases (strings, other reductions, other backends) keep the stock kernels and gradient.
+ * inputs in place, and Relu's gradient with one SIMD pass under wasm; adds the depthwise filter-gradient kernel and
+ * the Winograd conv's kernels (idempotent; call after the wasm backend is registered). Other cases (strings, other
+ * reductions, other backends) keep the stock kernels and gradient.
  */
 export function registerWasmKernels(): void {
   if (registered || tf.getKernel(tf.Slice, "wasm") === undefined) return;
   registered = true;
   for (const k of winogradKernels()) tf.registerKernel(k);
-  tf.registerKernel({
-    kernelName: RELU_GRAD,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend }) => {
-      const { dy, x } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
-      const b = backend as unknown as WasmBackendLike;
-      const out = b.makeOutput(x.shape, "float32");
-      const n = tf.util.sizeFromShape(x.shape), whole = n - (n % 4);
-      const at = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
-      simdTransforms(b.wasm.asm.memory).reluGrad(at(dy), at(x), at(out), 4 * whole);
-      const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
-      if (whole < n) reluGrad(view(dy), view(x), view(out), whole);
-      return out;
-    },
-  });
-  tf.registerKernel({
-    kernelName: DEPTHWISE_FILTER_GRAD,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      const { k } = attrs as unknown as { k: number };
-      const [b, t, c] = x.shape as [number, number, number];
-      const be = backend as unknown as WasmBackendLike;
-      const dw = be.makeOutput([c, 1, k], "float32");
-      const cb = 4 * c, pad = (k - 1) / 2;
-      const mem = be.wasm.asm.memory;
-      const acc = heapAlloc(be, cb);
-      try {
-        const simd = simdTransforms(mem);
-        const xAt = be.getMemoryOffset(x.dataId), yAt = be.getMemoryOffset(dy.dataId);
-        for (let j = 0; j < k; j++) {
-          new Uint8Array(mem.buffer, acc, cb).fill(0);
-          for (let bi = 0; bi < b; bi++) {
-            for (let ti = Math.max(0, pad - j); ti < Math.min(t, t + pad - j); ti++) {
-              simd.mulAcc(xAt + (bi * t + ti + j - pad) * cb, yAt + (bi * t + ti) * cb, acc, cb);
-            }
+  tf.registerKernel(wasmKernel(RELU_GRAD, (b, { dy, x }) => {
+    const out = b.makeOutput(x!.shape, "float32");
+    const n = tf.util.sizeFromShape(x!.shape), whole = n - (n % 4);
+    const at = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
+    simdTransforms(b.wasm.asm.memory).reluGrad(at(dy!), at(x!), at(out), 4 * whole);
+    const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+    if (whole < n) reluGrad(view(dy!), view(x!), view(out), whole);
+    return out;
+  }));
+  tf.registerKernel(wasmKernel<{ k: number }>(DEPTHWISE_FILTER_GRAD, (be, { x, dy }, { k }) => {
+    const [b, t, c] = x!.shape as [number, number, number];
+    const dw = be.makeOutput([c, 1, k], "float32");
+    const cb = 4 * c, pad = (k - 1) / 2;
+    const mem = be.wasm.asm.memory;
+    const acc = heapAlloc(be, cb);
+    try {
+      const simd = simdTransforms(mem);
+      const xAt = be.getMemoryOffset(x!.dataId), yAt = be.getMemoryOffset(dy!.dataId);
+      for (let j = 0; j < k; j++) {
+        new Uint8Array(mem.buffer, acc, cb).fill(0);
+        for (let bi = 0; bi < b; bi++) {
+          for (let ti = Math.max(0, pad - j); ti < Math.min(t, t + pad - j); ti++) {
+            simd.mulAcc(xAt + (bi * t + ti + j - pad) * cb, yAt + (bi * t + ti) * cb, acc, cb);
           }
-          const sums = new Float32Array(mem.buffer, acc, c), out = be.typedArrayFromHeap(dw) as Float32Array;
-          for (let ch = 0; ch < c; ch++) out[ch * k + j] = sums[ch]!;
         }
-      } finally {
-        be.wasm._free(acc);
+        const sums = new Float32Array(mem.buffer, acc, c), out = be.typedArrayFromHeap(dw) as Float32Array;
+        for (let ch = 0; ch < c; ch++) out[ch * k + j] = sums[ch]!;
       }
-      return dw;
-    },
-  });
+    } finally {
+      be.wasm._free(acc);
+    }
+    return dw;
+  }));
   tf.registerGradient({
     kernelName: tf.Relu,
     inputsToSave: ["x"],

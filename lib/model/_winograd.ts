@@ -26,7 +26,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { simdTransforms } from "./_wasm_simd.ts";
-import { heapAlloc, type WasmBackendLike } from "./_wasm_kernels.ts";
+import { heapAlloc, type WasmBackendLike, wasmKernel } from "./_wasm_kernels.ts";
 
 /** Planes contributing at transform position (r, c) of the 4x4 grid: (e,e) always, (e,o) if c < 3, (o,e) if r < 3, (o,o) if both. */
 export function planesAt(r: number, c: number): number {
@@ -599,19 +599,6 @@ function inputTKernel(b: WasmBackendLike, dv: tf.TensorInfo[], s: WinogradShape,
   }
 }
 
-/** A wasm kernel config whose function gets the backend as {@linkcode WasmBackendLike}. */
-function wasmKernel(
-  kernelName: string,
-  f: (b: WasmBackendLike, inputs: tf.NamedTensorInfoMap, attrs: ShapeAttrs) => tf.TensorInfo | tf.TensorInfo[],
-): tf.KernelConfig {
-  return {
-    kernelName,
-    backendName: "wasm",
-    kernelFunc: ({ inputs, backend, attrs }) =>
-      f(backend as unknown as WasmBackendLike, inputs, attrs as unknown as ShapeAttrs),
-  };
-}
-
 /** The attributes the kernels take: x's shape (B,H,W,Cin). */
 interface ShapeAttrs {
   batch: number;
@@ -642,7 +629,7 @@ export function winogradKernels(): tf.KernelConfig[] {
       winogradFilter(f32(b)(filter!), cin, cout, u.map(f32(b)));
       return u;
     }),
-    wasmKernel(OUTPUT, (b, inputs, { batch, h, w, cin }) => {
+    wasmKernel<ShapeAttrs>(OUTPUT, (b, inputs, { batch, h, w, cin }) => {
       const m = sixteen(inputs, "m");
       const s = winogradShape(batch, h, w, cin);
       const cout = m[0]!.shape[1]!;
@@ -650,14 +637,14 @@ export function winogradKernels(): tf.KernelConfig[] {
       outputKernel(b, m, s, cout, y);
       return y;
     }),
-    wasmKernel(OUTPUT_T, (b, { dy }, { batch, h, w, cin }) => {
+    wasmKernel<ShapeAttrs>(OUTPUT_T, (b, { dy }, { batch, h, w, cin }) => {
       const s = winogradShape(batch, h, w, cin);
       const cout = dy!.shape[3]!;
       const dm = Array.from({ length: 16 }, () => b.makeOutput([s.tiles, cout], "float32"));
       outputTKernel(b, dy!, s, cout, dm);
       return dm;
     }),
-    wasmKernel(INPUT_T, (b, inputs, { batch, h, w, cin }) => {
+    wasmKernel<ShapeAttrs>(INPUT_T, (b, inputs, { batch, h, w, cin }) => {
       const dx = b.makeOutput([batch, h, w, cin], "float32");
       inputTKernel(b, sixteen(inputs, "d"), winogradShape(batch, h, w, cin), dx);
       return dx;
