@@ -28,6 +28,7 @@ import { createAdamW } from "../lib/train/adamw.ts";
 import { computeLosses, trainStep } from "../lib/train/train_step.ts";
 import { embedBatch } from "../lib/train/train.ts";
 import { createEmbedPool } from "../lib/model/embed_pool.ts";
+import { createTrainPool } from "../lib/train/data_parallel.ts";
 import { cpus } from "node:os";
 import {
   changeTempo,
@@ -91,7 +92,8 @@ Options:
                 expensive (kernel, input shapes) pairs, and for train on WebGPU the phases of a step and its
                 WebGPU API calls;
                 extract: also time the WebGPU CQT with the largest chunk the device allows, and per phase
-  --workers N   embed on a CPU backend: N worker threads, one batch each in flight (default 1: this thread)
+  --workers N   on a CPU backend: embed on N worker threads, one batch each in flight; train data-parallel, each
+                batch split over N threads (this one and N-1 workers) (default 1: this thread)
   --kernels K   train/embed on WebGPU: ours (the WGSL kernels in shaders/, default) or tfjs (tfjs's own kernels,
                 to measure both on the same GPU)
   --refs L      search: reference set sizes, comma-separated (default 100000,1000000)
@@ -322,13 +324,19 @@ async function benchModel(
   const pool = what === "embed" && o.workers > 1 && (kind === "cpu" || kind === "wasm")
     ? await createEmbedPool(params, { workers: o.workers, backend: kind })
     : undefined;
+  const trainPool = what === "train" && o.workers > 1 && (kind === "cpu" || kind === "wasm")
+    ? await createTrainPool(params, { threads: o.workers, backend: kind })
+    : undefined;
   try {
     for (const b of o.batches) {
       const x = tf.tidy(() => tf.randomNormal([b, o.frames, config.inputDim], -40, 20, "float32", 3)) as tf.Tensor3D;
       const labels = Int32Array.from({ length: b }, (_, i) => Math.floor(i / 2));
-      const xHost = pool ? (await x.data()) as Float32Array : undefined;
+      const xHost = pool || trainPool ? (await x.data()) as Float32Array : undefined;
       const once = async () => {
-        if (what === "train") await trainStep(params, optimizer, x, labels, { lr: 1e-3, prng });
+        if (what === "train" && trainPool) {
+          const batch = { x: xHost!, shape: [b, o.frames, config.inputDim] as [number, number, number], labels };
+          await trainPool.step(params, optimizer, batch, { lr: 1e-3, prng });
+        } else if (what === "train") await trainStep(params, optimizer, x, labels, { lr: 1e-3, prng });
         else if (pool) {
           // One batch per worker, all in flight: a "step" embeds workers x B chunks.
           await Promise.all(Array.from({ length: pool.concurrency }, () => pool!.embed(xHost!, b)));
@@ -359,6 +367,7 @@ async function benchModel(
       emit(rows, {
         what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}` +
           (pool ? `, ${pool.concurrency} workers` : "") +
+          (trainPool ? `, data-parallel over ${trainPool.threads} threads` : "") +
           (kind === "webgpu" ? `, ${webGpuKernels() === "ours" ? "our WGSL kernels" : "tfjs kernels"}` : ""),
         ours: cell,
         reference: TORCH_ANCHORS[what]![b] ?? "-",
@@ -367,6 +376,7 @@ async function benchModel(
     }
   } finally {
     pool?.close();
+    trainPool?.close();
     optimizer.dispose();
     disposeParams(params);
   }

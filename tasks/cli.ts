@@ -8,6 +8,7 @@
 import { UsageError } from "../lib/cli/args.ts";
 import { inWorker, serveExtractJobs } from "../lib/data/extract_serve.ts";
 import { serveEmbedJobs } from "../lib/model/embed_serve.ts";
+import { serveTrainJobs } from "../lib/train/train_serve.ts";
 
 /** A subcommand: its module exports `main(args)` returning an exit code, and `USAGE`. */
 interface Command {
@@ -99,11 +100,14 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-// In a single-file bundle this file is also the workers' entry (lib/data/job_runner.ts, lib/model/embed_pool.ts):
+// In a single-file bundle this file is also the workers' entry (lib/data/job_runner.ts, lib/model/embed_pool.ts,
+// lib/train/data_parallel.ts):
 // the first message says which kind of worker it is.
 if (inWorker()) {
   globalThis.onmessage = (ev: MessageEvent<{ type?: string }>) => {
-    if (String(ev.data?.type ?? "").startsWith("embed")) serveEmbedJobs();
+    const kind = String(ev.data?.type ?? "");
+    if (kind.startsWith("embed")) serveEmbedJobs();
+    else if (kind.startsWith("train")) serveTrainJobs();
     else serveExtractJobs();
     (globalThis.onmessage as (e: MessageEvent) => void)(ev);
   };

@@ -23,6 +23,7 @@ import { main as reportMain } from "./report.ts";
 import { main as indexMain } from "./index.ts";
 import { main as identifyMain } from "./identify.ts";
 import { isSpeedVariant } from "../lib/eval/align.ts";
+import { autoTrainThreads } from "../lib/train/data_parallel.ts";
 
 /** Usage text. */
 export const USAGE = `Usage: deno task demo [--dir data/demo] [--egs egs/demo] [--works N] [--versions K] [--seconds S]
@@ -43,7 +44,8 @@ Options:
   --seconds S    seconds per version (default 20)
   --seed X       generator seed (default 1)
   --epochs E     training epochs at most (default 20; early stopping on held-out mAP may end sooner)
-  --workers N    CPU worker threads for extraction (default: number of cores)
+  --workers N    CPU threads for extraction, and at most as many for training on a CPU backend (as train's default
+                 --workers) (default: number of cores)
   --device D     auto (WebGPU on a hardware adapter, else CPU/wasm), webgpu, cpu, wasm
   -h, --help     show this help`;
 
@@ -161,6 +163,11 @@ export async function main(args: string[]): Promise<number> {
     hparams,
     firstEval: true,
     resume: false,
+    workers: autoTrainThreads(
+      hparams.hp.batch_size as number,
+      hparams.hp.chunk_frame as number[],
+      Math.max(1, workers),
+    ),
     log: (l) => console.log(`  ${l}`),
   });
 

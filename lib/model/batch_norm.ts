@@ -22,6 +22,8 @@ export interface BatchNormStats {
   mean: tf.Tensor1D;
   /** Per-channel unbiased batch variance (C), i.e. biased · n / (n - 1). */
   varUnbiased: tf.Tensor1D;
+  /** Values per channel (batch x time): what shards' statistics are weighted by when they are combined. */
+  count: number;
 }
 
 /**
@@ -50,6 +52,7 @@ export function batchNorm(x: tf.Tensor, prefix: string, ctx: ForwardContext): tf
   const stats: BatchNormStats = {
     mean: tf.keep(mean as tf.Tensor1D),
     varUnbiased: tf.keep(tf.mul(variance, n / (n - 1)) as tf.Tensor1D),
+    count: n,
   };
   const old = ctx.bnStats[prefix];
   if (old !== undefined) tf.dispose([old.mean, old.varUnbiased]);

@@ -19,6 +19,7 @@ import type { EmbedFn } from "../eval/evaluate.ts";
 import { modelEmbedFn } from "../train/train.ts";
 import { type ModelParams, paramsToTensors } from "./params.ts";
 import type { EmbedWorkerReply, EmbedWorkerRequest } from "./embed_serve.ts";
+import { startModelWorkers, workerUrl } from "./_workers.ts";
 
 /** A running pool. */
 export interface EmbedPool {
@@ -28,15 +29,6 @@ export interface EmbedPool {
   concurrency: number;
   /** Stops the workers. */
   close(): void;
-}
-
-/**
- * The worker entry: `embed_worker.ts` from source; inside a single-file bundle (where this code's URL is the
- * bundle's), the bundle itself, whose entry serves embedding jobs when it finds itself in a worker.
- */
-function workerUrl(): URL {
-  const here = new URL(import.meta.url);
-  return here.pathname.endsWith("/embed_pool.ts") ? new URL("./embed_worker.ts", here) : here;
 }
 
 /**
@@ -57,7 +49,6 @@ export async function createEmbedPool(
   const pending = new Map<number, { resolve: (x: Float32Array) => void; reject: (e: Error) => void }>();
   const idle: Worker[] = [];
   const waiting: ((w: Worker | null) => void)[] = [];
-  const pool: Worker[] = [];
   let nextId = 0;
   const release = (w: Worker) => {
     const next = waiting.shift();
@@ -66,39 +57,30 @@ export async function createEmbedPool(
   };
   const acquire = () =>
     new Promise<Worker | null>((resolve) => (idle.length > 0 ? resolve(idle.pop()!) : waiting.push(resolve)));
-  const started = [];
-  for (let i = 0; i < workers; i++) {
-    const w = new Worker(workerUrl(), { type: "module" });
-    pool.push(w);
-    started.push(
-      new Promise<void>((resolve, reject) => {
-        w.onerror = (ev) => {
-          ev.preventDefault();
-          const err = new Error(`embedding worker failed: ${ev.message}`);
-          reject(err);
-          for (const p of pending.values()) p.reject(err);
-          pending.clear();
-        };
-        w.onmessage = (ev: MessageEvent<EmbedWorkerReply>) => {
-          const m = ev.data;
-          if (m.type === "embed-ready") {
-            idle.push(w);
-            resolve();
-          } else if (m.type === "embed-error" && m.id === -1) {
-            reject(new Error(`embedding worker: ${m.message}`));
-          } else if (m.type === "embedded" || m.type === "embed-error") {
-            const p = pending.get(m.id);
-            pending.delete(m.id);
-            release(w);
-            if (m.type === "embedded") p?.resolve(m.data);
-            else p?.reject(new Error(`embedding worker: ${m.message}`));
-          }
-        };
-      }),
-    );
-    const init: EmbedWorkerRequest = { type: "embed-init", backend, config: params.config, tensors };
-    w.postMessage(init);
-  }
+  const init: EmbedWorkerRequest = { type: "embed-init", backend, config: params.config, tensors };
+  const pool = await startModelWorkers<EmbedWorkerRequest, EmbedWorkerReply>(
+    workerUrl(import.meta.url, "embed_pool.ts", "embed_worker.ts"),
+    workers,
+    init,
+    {
+      ready: "embed-ready",
+      error: "embed-error",
+      what: "embedding worker",
+      onReply: (w, m) => {
+        if (m.type !== "embedded" && m.type !== "embed-error") return;
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        release(w);
+        if (m.type === "embedded") p?.resolve(m.data);
+        else p?.reject(new Error(`embedding worker: ${m.message}`));
+      },
+      onFail: (err) => {
+        for (const p of pending.values()) p.reject(err);
+        pending.clear();
+      },
+    },
+  );
+  idle.push(...pool);
   let closed = false;
   const close = () => {
     closed = true;
@@ -107,12 +89,6 @@ export async function createEmbedPool(
     for (const p of pending.values()) p.reject(new Error("embedding pool closed"));
     pending.clear();
   };
-  try {
-    await Promise.all(started);
-  } catch (e) {
-    close();
-    throw e;
-  }
   return {
     concurrency: workers,
     embed: async (x, batch) => {

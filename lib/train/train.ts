@@ -24,6 +24,7 @@ import { classify, embed } from "../model/model.ts";
 import { createAdamW } from "./adamw.ts";
 import { lrAt, type LrScheduleOptions } from "./lr_schedule.ts";
 import { computeLosses, type LossOptions, trainStep } from "./train_step.ts";
+import { createTrainPool } from "./data_parallel.ts";
 import {
   checkpointName,
   type EarlyStopState,
@@ -52,6 +53,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Evaluate the test sets before the first epoch (the original's `--first_eval`), logged as epoch 0. */
   firstEval?: boolean;
+  /**
+   * On a CPU backend (`cpu`, `wasm`): threads that share each batch, this one and `workers - 1` worker threads
+   * (data-parallel, see `data_parallel.ts`); 1 = this thread alone. Ignored on WebGPU. @default 1
+   */
+  workers?: number;
 }
 
 /** How a run ended. */
@@ -144,7 +150,7 @@ export async function embedBatch(
 
 /** Trains (see the module doc). */
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { egsDir, hparams, runid = "run", resume = true, maxSteps, signal, firstEval = false } = options;
+  const { egsDir, hparams, runid = "run", resume = true, maxSteps, signal, firstEval = false, workers = 1 } = options;
   const log = options.log ?? (() => {});
   const hp = hparams.hp;
   const seed = num(hp, "seed");
@@ -227,6 +233,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       (ckpt ? `resuming after epoch ${ckpt.epoch} (step ${state.step})` : "from scratch"),
   );
 
+  const backend = tf.getBackend();
+  const pool = workers > 1 && (backend === "cpu" || backend === "wasm")
+    ? await createTrainPool(params, { threads: workers, backend })
+    : undefined;
+  if (pool) {
+    log(
+      `train: each batch split over ${workers} threads (data-parallel: BatchNorm statistics and triplet mining per ` +
+        "shard, as in the original's DDP)",
+    );
+  }
   let stoppedBy: TrainResult["stoppedBy"] = "max_epochs";
   let initialMap: EpochRecord["map"] | undefined;
   const evalOpts = { chunkFrame: chunkFrames[0]!, meanSize, chunkS: num(hp, "chunk_s"), batchSize };
@@ -268,14 +284,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             prng,
             ...(specAug ? { specAug } : {}),
           });
-          const x = tf.tensor3d(b.x, b.shape);
-          const r = await trainStep(params, optimizer, x, b.labels, {
-            ...losses,
-            lr,
-            clipNorm: num(hp, "clip_grad_norm"),
-            prng,
-          });
-          x.dispose();
+          const stepOptions = { ...losses, lr, clipNorm: num(hp, "clip_grad_norm"), prng };
+          let r;
+          if (pool) r = await pool.step(params, optimizer, b, stepOptions);
+          else {
+            const x = tf.tensor3d(b.x, b.shape);
+            r = await trainStep(params, optimizer, x, b.labels, stepOptions);
+            x.dispose();
+          }
           if (!r.finite) {
             state.nonFinite++;
             log(
@@ -382,6 +398,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (stoppedBy !== "max_epochs") break;
     }
   } finally {
+    pool?.close();
     await writer.close();
     optimizer.dispose();
     disposeParams(params);

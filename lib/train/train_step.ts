@@ -82,21 +82,34 @@ export function computeLosses(
 }
 
 /**
- * Runs one training step on `x` (B, T, F) with integer `labels` (B).
- *
- * @returns losses and the pre-clip gradient norm, read back from the device in one asynchronous read per step (the
- *   webgpu backend cannot read synchronously under Deno); nothing is updated when the loss is not finite
+ * The gradients of one batch, or of one shard of it: the loss terms, every gradient by parameter name, and the
+ * BatchNorm batch statistics. Dispose with {@linkcode disposeGradients}.
  */
-export async function trainStep(
+export interface BatchGradients {
+  /** The weighted total and its parts, unweighted: [total, focal, triplet, center] (scalars). */
+  losses: [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar];
+  /** Gradient of the total by parameter name (the parameters of {@linkcode trainableNames}). */
+  grads: Record<string, tf.Tensor>;
+  /** Batch statistics of every BatchNorm, for the running statistics. */
+  stats: Record<string, BatchNormStats>;
+}
+
+/** The parameters a step trains: the centers only when center loss is on (PyTorch leaves the others untouched). */
+export function trainableNames(params: ModelParams, centerWeight = 0): string[] {
+  return [...params.trainable.keys()].filter((n) => n !== "_center_loss.centers" || centerWeight > 0);
+}
+
+/**
+ * Forward in training mode and backward: the losses and gradients of `x` (B, T, F) with integer `labels` (B).
+ * Nothing is updated.
+ */
+export function computeGradients(
   params: ModelParams,
-  optimizer: AdamW,
   x: tf.Tensor3D,
   labels: Int32Array,
-  options: TrainStepOptions,
-): Promise<StepResult> {
-  const { lr, clipNorm = 1, centerWeight = 0 } = options;
-  // Parameters that take part: the centers only when center loss is on (PyTorch leaves the others untouched).
-  const names = [...params.trainable.keys()].filter((n) => n !== "_center_loss.centers" || centerWeight > 0);
+  options: LossOptions & { dropout?: number; prng?: Prng },
+): BatchGradients {
+  const names = trainableNames(params, options.centerWeight);
   const vars = names.map((n) => params.trainable.get(n)!);
   let stats: Record<string, BatchNormStats> = {};
   let kept: tf.Scalar[] = [];
@@ -109,13 +122,35 @@ export async function trainStep(
     kept = [tf.keep(parts.focal), tf.keep(parts.triplet), tf.keep(parts.center)];
     return total;
   }, vars);
-  const disposeStats = () => Object.values(stats).forEach((s) => tf.dispose([s.mean, s.varUnbiased]));
   const byName: Record<string, tf.Tensor> = {};
   const varNames = new Map(vars.map((v, i) => [v.name, names[i]!]));
   for (const [k, g] of Object.entries(grads)) byName[varNames.get(k) ?? k] = g;
+  return { losses: [value, kept[0]!, kept[1]!, kept[2]!], grads: byName, stats };
+}
+
+/** Disposes what {@linkcode computeGradients} returned. */
+export function disposeGradients(g: BatchGradients): void {
+  tf.dispose([...g.losses, ...Object.values(g.grads)]);
+  for (const s of Object.values(g.stats)) tf.dispose([s.mean, s.varUnbiased]);
+}
+
+/**
+ * The update from a batch's gradients: global-norm clipping, AdamW, then the BatchNorm running statistics. Nothing is
+ * updated when the loss is not finite. Does not dispose `g`.
+ *
+ * @returns losses and the pre-clip gradient norm, read back in one asynchronous read (the webgpu backend cannot read
+ *   synchronously under Deno)
+ */
+export async function applyGradients(
+  params: ModelParams,
+  optimizer: AdamW,
+  g: BatchGradients,
+  options: { lr: number; clipNorm?: number },
+): Promise<StepResult> {
+  const { lr, clipNorm = 1 } = options;
   // The clip factor stays a tensor and goes to the optimiser, which scales each gradient inside its update.
-  const clipped = clipNorm > 0 ? gradNormScale(byName, clipNorm) : { norm: globalGradNorm(byName), scale: undefined };
-  const readout = tf.tidy(() => tf.stack([value, ...kept, clipped.norm]));
+  const clipped = clipNorm > 0 ? gradNormScale(g.grads, clipNorm) : { norm: globalGradNorm(g.grads), scale: undefined };
+  const readout = tf.tidy(() => tf.stack([...g.losses, clipped.norm]));
   try {
     const [total, focal, triplet, center, gradNorm] = Array.from(await readout.data()) as [
       number,
@@ -125,21 +160,42 @@ export async function trainStep(
       number,
     ];
     if (!Number.isFinite(total)) return { focal, triplet, center, total, gradNorm: NaN, finite: false };
+    const names = Object.keys(g.grads);
     optimizer.step(
-      Object.fromEntries(names.map((n, i) => [n, vars[i]!])),
-      byName,
+      Object.fromEntries(names.map((n) => [n, params.trainable.get(n)!])),
+      g.grads,
       lr,
       clipped.scale ? { gradScale: clipped.scale } : {},
     );
-    updateRunningStats(params, stats);
+    updateRunningStats(params, g.stats);
     return { focal, triplet, center, total, gradNorm, finite: true };
   } finally {
-    tf.dispose([value, readout, clipped.norm, ...Object.values(grads), ...kept]);
+    tf.dispose([readout, clipped.norm]);
     clipped.scale?.dispose();
-    disposeStats();
   }
 }
 
-function dropoutOptions(o: TrainStepOptions): { dropout?: number; prng?: Prng } {
+/**
+ * Runs one training step on `x` (B, T, F) with integer `labels` (B): {@linkcode computeGradients}, then
+ * {@linkcode applyGradients}.
+ *
+ * @returns losses and the pre-clip gradient norm; nothing is updated when the loss is not finite
+ */
+export async function trainStep(
+  params: ModelParams,
+  optimizer: AdamW,
+  x: tf.Tensor3D,
+  labels: Int32Array,
+  options: TrainStepOptions,
+): Promise<StepResult> {
+  const g = computeGradients(params, x, labels, options);
+  try {
+    return await applyGradients(params, optimizer, g, options);
+  } finally {
+    disposeGradients(g);
+  }
+}
+
+function dropoutOptions(o: { dropout?: number; prng?: Prng }): { dropout?: number; prng?: Prng } {
   return { ...(o.dropout === undefined ? {} : { dropout: o.dropout }), ...(o.prng ? { prng: o.prng } : {}) };
 }

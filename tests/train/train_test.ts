@@ -106,3 +106,28 @@ Deno.test("train() stops after 3 non-finite losses in a row and keeps the last g
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train() data-parallel over 2 threads: trains, and a resumed run ends exactly as an unbroken one", async () => {
+  await initBackend("wasm");
+  const dir = await tinySet();
+  try {
+    const lines: string[] = [];
+    const unbroken = await train({
+      egsDir: join(dir, "a"),
+      hparams: hparams(dir, 2),
+      workers: 2,
+      log: (l) => lines.push(l),
+    });
+    assertOk(lines.some((l) => l.includes("split over 2 threads")), lines.join("\n"));
+    assertOk(unbroken.history.every((r) => Number.isFinite(r.train.total) && r.train.total > 0));
+    await train({ egsDir: join(dir, "b"), hparams: hparams(dir, 1), workers: 2 });
+    const resumed = await train({ egsDir: join(dir, "b"), hparams: hparams(dir, 2), workers: 2 });
+    const strip = (h: typeof unbroken.history) => h.map(({ timeS: _t, ...r }) => r);
+    assertEquals(strip(resumed.history), strip(unbroken.history));
+    // Not the one-thread run: each BatchNorm saw half a batch.
+    const single = await train({ egsDir: join(dir, "c"), hparams: hparams(dir, 1) });
+    assertOk(single.history[0]!.train.total !== unbroken.history[0]!.train.total);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,141 @@
+import * as tf from "@tensorflow/tfjs";
+import { assertEquals, assertOk, assertRejects } from "../_assert.ts";
+import { initBackend } from "../../lib/model/backend.ts";
+import { COVERS80_MODEL_CONFIG } from "../../lib/model/config.ts";
+import { disposeParams, initParams, paramsFromTensors, paramsToTensors } from "../../lib/model/params.ts";
+import { createPrng } from "../../lib/data/prng.ts";
+import { createAdamW } from "../../lib/train/adamw.ts";
+import { applyGradients, computeGradients, disposeGradients } from "../../lib/train/train_step.ts";
+import { readShard } from "../../lib/train/train_serve.ts";
+import {
+  combineBatchNormStats,
+  combineShards,
+  createTrainPool,
+  shardBatch,
+  shardSeeds,
+} from "../../lib/train/data_parallel.ts";
+
+const runs = (...sizes: number[]) => sizes.flatMap((n, label) => Array<number>(n).fill(label));
+
+Deno.test("shardBatch(): cuts between works when one is near the even cut, else evenly; shards of >= 2", () => {
+  assertEquals(shardBatch(runs(8, 8, 8, 8), 2), [[0, 16], [16, 32]]);
+  assertEquals(shardBatch(runs(8, 8, 8, 8), 4), [[0, 8], [8, 16], [16, 24], [24, 32]]);
+  assertEquals(shardBatch(runs(8), 2), [[0, 4], [4, 8]]); // one work: an even cut
+  assertEquals(shardBatch(runs(8, 8, 8), 2), [[0, 12], [12, 24]]); // the works' edges are 4 from the cut (> 24/8)
+  assertEquals(shardBatch(runs(6, 4), 2), [[0, 6], [6, 10]]); // 1 from the cut (<= 10/8)
+  assertEquals(shardBatch(runs(3), 4), [[0, 3]]); // too small to split
+  assertEquals(shardBatch(runs(2, 2, 1), 3), [[0, 2], [2, 5]]);
+  const prng = createPrng(3);
+  for (let trial = 0; trial < 200; trial++) {
+    const b = prng.int(1, 40), shards = prng.int(1, 6);
+    const labels = Array.from({ length: b }, () => prng.int(0, 3)).sort();
+    const r = shardBatch(labels, shards);
+    assertEquals(r.length, Math.max(1, Math.min(shards, Math.floor(b / 2))));
+    assertEquals(r[0]![0], 0);
+    assertEquals(r.at(-1)![1], b);
+    r.forEach(([a, e], k) => {
+      assertOk(e - a >= Math.min(2, b), `${labels} / ${shards}: shard ${k} is [${a}, ${e})`);
+      if (k > 0) assertEquals(a, r[k - 1]![1]);
+    });
+  }
+});
+
+Deno.test("combineBatchNormStats(): the shards' statistics combine into the whole batch's", () => {
+  const prng = createPrng(7);
+  const c = 5, sizes = [3, 10, 2];
+  const values = sizes.map((n) => Array.from({ length: n * c }, () => 4 + 3 * prng.normal()));
+  const stats = (rows: number[][]) => {
+    const n = rows.length;
+    const mean = Array.from({ length: c }, (_, j) => rows.reduce((a, r) => a + r[j]!, 0) / n);
+    const v = Array.from({ length: c }, (_, j) => rows.reduce((a, r) => a + (r[j]! - mean[j]!) ** 2, 0) / (n - 1));
+    return { mean: Float32Array.from(mean), varUnbiased: Float32Array.from(v), count: n };
+  };
+  const rowsOf = (flat: number[]) => Array.from({ length: flat.length / c }, (_, i) => flat.slice(i * c, i * c + c));
+  const got = combineBatchNormStats(values.map((v) => stats(rowsOf(v))));
+  const want = stats(rowsOf(values.flat()));
+  assertEquals(got.count, 15);
+  for (let j = 0; j < c; j++) {
+    assertOk(Math.abs(got.mean[j]! - want.mean[j]!) < 1e-5, `mean ${j}`);
+    assertOk(Math.abs(got.varUnbiased[j]! / want.varUnbiased[j]! - 1) < 1e-5, `var ${j}`);
+  }
+});
+
+Deno.test("combineShards(): losses and gradients are the chunk-weighted means of the shards'", async () => {
+  await initBackend("cpu");
+  const scalar = (v: number) => tf.scalar(v);
+  const local = {
+    losses: [scalar(1), scalar(2), scalar(3), scalar(4)] as [tf.Scalar, tf.Scalar, tf.Scalar, tf.Scalar],
+    grads: { w: tf.tensor2d([1, 2, 3, 4], [2, 2]) },
+    stats: { bn: { mean: tf.tensor1d([1]), varUnbiased: tf.tensor1d([2]), count: 4 } },
+  };
+  const remote = {
+    losses: [5, 6, 7, 8] as [number, number, number, number],
+    grads: { w: Float32Array.of(10, 20, 30, 40) },
+    stats: { bn: { mean: Float32Array.of(3), varUnbiased: Float32Array.of(2), count: 12 } },
+  };
+  const g = await combineShards(local, [remote], [1, 3]);
+  try {
+    assertEquals(Array.from(await tf.stack(g.losses).data()), [4, 5, 6, 7]);
+    assertEquals(Array.from(await g.grads.w!.data()), [7.75, 15.5, 23.25, 31]);
+    assertEquals(g.grads.w!.shape, [2, 2]);
+    assertEquals(g.stats.bn!.count, 16);
+    assertOk(Math.abs((await g.stats.bn!.mean.data())[0]! - 2.5) < 1e-6);
+  } finally {
+    disposeGradients(g);
+    disposeGradients(local);
+  }
+});
+
+Deno.test("createTrainPool(): two threads step exactly as the shards computed here and combined", async () => {
+  await initBackend("cpu");
+  const config = { ...COVERS80_MODEL_CONFIG, numBlocks: 1, numClasses: 4, outputDims: 32, embedDim: 32, dropout: 0.1 };
+  const start = await paramsToTensors(initParams(config, createPrng(4)));
+  const pooled = paramsFromTensors(start, config), here = paramsFromTensors(start, config);
+  const optA = createAdamW(), optB = createAdamW();
+  const prngA = createPrng(9), prngB = createPrng(9), data = createPrng(5);
+  const pool = await createTrainPool(pooled, { threads: 2, backend: "cpu" });
+  const options = { lr: 1e-2, tripletWeight: 0.1, dropout: 0.1 };
+  try {
+    assertEquals(pool.threads, 2);
+    for (let step = 0; step < 3; step++) {
+      const labels = Int32Array.from(runs(2, 3, 3));
+      const shape: [number, number, number] = [8, 20, 96];
+      const x = Float32Array.from({ length: 8 * 20 * 96 }, () => -40 + 20 * data.normal());
+      const a = await pool.step(pooled, optA, { x, shape, labels }, { ...options, prng: prngA });
+      // The same by hand: shard, compute each, combine, apply.
+      const ranges = shardBatch(labels, 2);
+      assertEquals(ranges, [[0, 5], [5, 8]]);
+      const seeds = shardSeeds(prngB, 2);
+      const grads = ranges.map(([s, e], k) => {
+        const xs = tf.tensor3d(x.slice(s * 20 * 96, e * 20 * 96), [e - s, 20, 96]);
+        const g = computeGradients(here, xs, labels.slice(s, e), { ...options, prng: createPrng(seeds[k]!) });
+        xs.dispose();
+        return g;
+      });
+      const remote = await readShard(grads[1]!);
+      const combined = await combineShards(grads[0]!, [remote], [5, 3]);
+      const b = await applyGradients(here, optB, combined, options);
+      disposeGradients(combined);
+      disposeGradients(grads[0]!);
+      assertEquals(a, b, `step ${step}`);
+      assertOk(a.finite && a.total > 0);
+    }
+    // Every parameter and running statistic, bit for bit (the worker got each step's new parameters).
+    const [pa, pb] = [await paramsToTensors(pooled), await paramsToTensors(here)];
+    for (const [name, t] of pa) {
+      assertEquals(Array.from(t.data as Float32Array), Array.from(pb.get(name)!.data as Float32Array), name);
+    }
+  } finally {
+    pool.close();
+    [optA, optB].forEach((o) => o.dispose());
+    [pooled, here].forEach(disposeParams);
+  }
+  await assertRejects(
+    () =>
+      pool.step(pooled, optA, { x: new Float32Array(4 * 20 * 96), shape: [4, 20, 96], labels: new Int32Array(4) }, {
+        lr: 1,
+        prng: prngA,
+      }),
+    "closed",
+  );
+});
