@@ -18,6 +18,8 @@ import { paramsToTensors } from "../model/params.ts";
 import type { BatchNormStats } from "../model/model.ts";
 import { createPrng, type Prng } from "../data/prng.ts";
 import type { AdamW } from "./adamw.ts";
+import type { EmbedFn } from "../eval/evaluate.ts";
+import { embedBatch } from "./train.ts";
 import {
   applyGradients,
   type BatchGradients,
@@ -50,6 +52,13 @@ export interface TrainPool {
   step(params: ModelParams, optimizer: AdamW, batch: HostBatch, options: TrainStepOptions & { prng: Prng }): Promise<
     StepResult
   >;
+  /**
+   * Embeds in eval mode on all the threads (the test sets between epochs): give `threads` as the concurrency.
+   *
+   * @param params the model (the workers get its current parameters and running statistics)
+   * @param chunkFrame model frames per window
+   */
+  embedFn(params: ModelParams, chunkFrame: number): EmbedFn;
   /** Stops the workers. */
   close(): void;
 }
@@ -194,7 +203,8 @@ export async function createTrainPool(
   const { threads, backend } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be >= 1, got ${threads}`);
   const tensors = threads > 1 ? await paramsToTensors(params) : new Map();
-  const pending = new Map<number, { resolve: (r: ShardResult) => void; reject: (e: Error) => void }>();
+  type Answer = Exclude<TrainWorkerReply, { type: "train-ready" | "train-error" }>;
+  const pending = new Map<number, { resolve: (m: Answer) => void; reject: (e: Error) => void }>();
   let nextId = 0, closed = false;
   const fail = (err: Error) => {
     for (const p of pending.values()) p.reject(err);
@@ -210,21 +220,52 @@ export async function createTrainPool(
       error: "train-error",
       what: "training worker",
       onReply: (_w, m) => {
-        if (m.type !== "train-grads" && m.type !== "train-error") return;
+        if (m.type === "train-ready") return;
         const p = pending.get(m.id);
         pending.delete(m.id);
-        if (m.type === "train-grads") p?.resolve(m);
-        else p?.reject(new Error(`training worker: ${m.message}`));
+        if (m.type === "train-error") p?.reject(new Error(`training worker: ${m.message}`));
+        else p?.resolve(m);
       },
       onFail: fail,
     },
   );
-  // Whether each worker holds the current parameters (they change with every applied step).
-  const current = workers.map(() => true);
   const close = () => {
     closed = true;
     for (const w of workers) w.terminate();
     fail(new Error("training pool closed"));
+  };
+
+  // Whether each worker holds the current parameters and running statistics (they change with every applied step),
+  // and the current values on the host, read once per change.
+  const current = workers.map(() => true);
+  let host: Promise<Record<string, Float32Array>> | null = null;
+  const readHost = async (p: ModelParams) => {
+    const out: Record<string, Float32Array> = {};
+    for (const [name, v] of [...p.trainable, ...p.buffers]) out[name] = (await v.data()) as Float32Array;
+    return out;
+  };
+  /** What worker k must be sent with its next request: the current values, or null when it has them. */
+  const valuesFor = async (k: number, p: ModelParams): Promise<Record<string, Float32Array> | null> => {
+    if (current[k]) return null;
+    current[k] = true;
+    return await (host ??= readHost(p));
+  };
+  const changed = () => {
+    current.fill(false);
+    host = null;
+  };
+  /** Posts a request to worker k at once (x is transferred, the values copied: a cpu backend's read is the variable's storage). */
+  const post = <A extends Answer>(
+    k: number,
+    msg: { type: "train-step" | "train-embed"; x: Float32Array } & Record<string, unknown>,
+    values: Record<string, Float32Array> | null,
+  ): Promise<A> => {
+    if (closed) return Promise.reject(new Error("training pool closed"));
+    const id = nextId++;
+    return new Promise<A>((resolve, reject) => {
+      pending.set(id, { resolve: resolve as (m: Answer) => void, reject });
+      workers[k]!.postMessage({ ...msg, id, params: values } as TrainWorkerRequest, [msg.x.buffer as ArrayBuffer]);
+    });
   };
 
   return {
@@ -239,35 +280,20 @@ export async function createTrainPool(
       const lossOptions = Object.fromEntries(
         SHARD_OPTIONS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
       ) as LossOptions & { dropout?: number };
-      let values: Record<string, Float32Array> | null = null;
-      if (current.slice(0, ranges.length - 1).some((c) => !c)) {
-        values = {};
-        for (const n of trainableNames(params, options.centerWeight)) {
-          values[n] = (await params.trainable.get(n)!.data()) as Float32Array;
-        }
-      }
       const shard = ([a, b]: [number, number]) => ({
         x: x.slice(a * t * f, b * t * f),
         labels: labels.slice(a, b),
         shape: [b - a, t, f] as [number, number, number],
       });
+      // Posted before this thread's shard starts (it runs synchronously).
+      const values = await Promise.all(ranges.slice(1).map((_, k) => valuesFor(k, params)));
       const replies = ranges.slice(1).map((r, k) =>
-        new Promise<ShardResult>((resolve, reject) => {
-          const id = nextId++;
-          pending.set(id, { resolve, reject });
-          const s = shard(r);
-          // The parameters are copied (a cpu backend's read is the variable's own storage); x is transferred.
-          const msg: TrainWorkerRequest = {
-            type: "train-step",
-            id,
-            params: current[k] ? null : values,
-            ...s,
-            seed: seeds[k + 1]!,
-            options: lossOptions,
-          };
-          workers[k]!.postMessage(msg, [s.x.buffer]);
-          current[k] = true;
-        })
+        post<ShardResult & Answer>(k, {
+          type: "train-step",
+          ...shard(r),
+          seed: seeds[k + 1]!,
+          options: lossOptions,
+        }, values[k] ?? null)
       );
       // This thread's shard runs while the workers run theirs.
       const own = shard(ranges[0]!);
@@ -283,12 +309,35 @@ export async function createTrainPool(
         const remote = await Promise.all(replies);
         combined = await combineShards(local, remote, ranges.map(([a, b]) => b - a));
         const r = await applyGradients(params, optimizer, combined, options);
-        if (r.finite) current.fill(false);
+        if (r.finite) changed();
         return r;
       } finally {
         disposeGradients(local);
         if (combined) disposeGradients(combined);
       }
+    },
+    embedFn(params, chunkFrame) {
+      // Free threads: -1 is this one, 0.. the workers.
+      const idle = [-1, ...workers.map((_, k) => k)];
+      const waiting: ((k: number) => void)[] = [];
+      const release = (k: number) => (waiting.length > 0 ? waiting.shift()!(k) : idle.push(k));
+      return async (x, b) => {
+        const copy = x.slice(); // before any await: the caller refills its buffer (EmbedFn)
+        const shape: [number, number, number] = [b, chunkFrame, x.length / (b * chunkFrame)];
+        const k = idle.length > 0 ? idle.pop()! : await new Promise<number>((resolve) => waiting.push(resolve));
+        try {
+          if (k < 0) return await embedBatch(params, copy, shape);
+          const values = await valuesFor(k, params);
+          const m = await post<Extract<Answer, { type: "train-embedded" }>>(
+            k,
+            { type: "train-embed", x: copy, shape },
+            values,
+          );
+          return m.data;
+        } finally {
+          release(k);
+        }
+      };
     },
   };
 }

@@ -246,12 +246,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let stoppedBy: TrainResult["stoppedBy"] = "max_epochs";
   let initialMap: EpochRecord["map"] | undefined;
   const evalOpts = { chunkFrame: chunkFrames[0]!, meanSize, chunkS: num(hp, "chunk_s"), batchSize };
+  // With a pool, the test sets are embedded on all its threads too.
+  const embedder = pool ? { embed: pool.embedFn(params, evalOpts.chunkFrame), concurrency: pool.threads } : undefined;
   try {
     if (firstEval && state.epoch === 0) {
       initialMap = {};
       for (const [name, set] of Object.entries(hparams.testSets)) {
         const label = (set.save_name as string | undefined) ?? name;
-        const r = await evaluateTestSet(params, set, evalOpts);
+        const r = await evaluateTestSet(params, set, evalOpts, embedder);
         initialMap[label] = { mAP: r.metrics.meanAp, hitRate: r.metrics.hitRate, rank1: r.metrics.rank1 };
         writer.scalar(`mAP/${label}`, r.metrics.meanAp, 0);
         log(
@@ -363,12 +365,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           const every = (set.every_n_epoch_to_test ?? set.every_n_epoch_to_dev ?? 1) as number;
           if (epoch % every !== 0 && !isLast) continue;
           const label = (set.save_name as string | undefined) ?? name;
-          const r = await evaluateTestSet(params, set, {
-            chunkFrame: chunkFrames[0]!,
-            meanSize,
-            chunkS: num(hp, "chunk_s"),
-            batchSize,
-          });
+          const r = await evaluateTestSet(params, set, evalOpts, embedder);
           record.map[label] = { mAP: r.metrics.meanAp, hitRate: r.metrics.hitRate, rank1: r.metrics.rank1 };
           writer.scalar(`mAP/${label}`, r.metrics.meanAp, epoch);
           writer.scalar(`hit_rate/${label}`, r.metrics.hitRate, epoch);
@@ -458,6 +455,7 @@ export async function evaluateTestSet(
   params: ModelParams,
   set: Readonly<Record<string, unknown>>,
   o: { chunkFrame: number; meanSize: number; chunkS: number; batchSize: number },
+  embedder?: { embed: EmbedFn; concurrency: number },
 ) {
   const queryLines = await readLines(set.query_path as string);
   const sameFile = set.query_path === set.ref_path;
@@ -474,7 +472,8 @@ export async function evaluateTestSet(
     meanSize: o.meanSize,
     chunkS: o.chunkS,
     batchSize: o.batchSize,
-    embed: modelEmbedFn(params, o.chunkFrame),
+    embed: embedder?.embed ?? modelEmbedFn(params, o.chunkFrame),
+    concurrency: embedder?.concurrency ?? 1,
   });
   return { ...r, utts: queryLines.map((l) => String(l.utt ?? l.perf)) };
 }

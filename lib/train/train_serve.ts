@@ -1,7 +1,8 @@
 /**
  * The worker side of {@linkcode createTrainPool}: one tfjs backend and one copy of the model per worker, answering
- * each shard of a batch with its losses, gradients and BatchNorm batch statistics. The pool sends the parameters
- * whenever they changed, so a worker holds no optimiser state. Free of side effects, so that a single-file bundle can
+ * each shard of a batch with its losses, gradients and BatchNorm batch statistics, and embedding batches in eval mode
+ * (the test sets between epochs). The pool sends the parameters whenever they changed, so a worker holds no optimiser
+ * state. Free of side effects, so that a single-file bundle can
  * import it and serve as its own worker entry (see `tasks/cli.ts`).
  *
  * @module
@@ -10,9 +11,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../model/backend.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { type ModelParams, paramsFromTensors } from "../model/params.ts";
+import { getParam, type ModelParams, paramsFromTensors } from "../model/params.ts";
 import type { TensorMap } from "../model/safetensors.ts";
 import { createPrng } from "../data/prng.ts";
+import { embedBatch } from "./train.ts";
 import { type BatchGradients, computeGradients, disposeGradients, type LossOptions } from "./train_step.ts";
 
 /** One BatchNorm's batch statistics, on the host. */
@@ -36,7 +38,7 @@ export type TrainWorkerRequest =
   | {
     type: "train-step";
     id: number;
-    /** New values of the trained parameters, or null when they did not change since the last step. */
+    /** New values of the trained parameters and running statistics, or null when the worker has them. */
     params: Record<string, Float32Array> | null;
     x: Float32Array;
     shape: [number, number, number];
@@ -44,12 +46,20 @@ export type TrainWorkerRequest =
     /** Seed of this shard's dropout masks. */
     seed: number;
     options: LossOptions & { dropout?: number };
+  }
+  | {
+    type: "train-embed";
+    id: number;
+    params: Record<string, Float32Array> | null;
+    x: Float32Array;
+    shape: [number, number, number];
   };
 
 /** Messages from a training worker. */
 export type TrainWorkerReply =
   | { type: "train-ready" }
   | ({ type: "train-grads"; id: number } & ShardResult)
+  | { type: "train-embedded"; id: number; data: Float32Array }
   | { type: "train-error"; id: number; message: string };
 
 /**
@@ -95,10 +105,14 @@ export function serveTrainJobs(): void {
       const p = await params;
       if (msg.params) {
         for (const [name, data] of Object.entries(msg.params)) {
-          const v = p.trainable.get(name);
-          if (!v) throw new Error(`training worker: unknown parameter ${name}`);
+          const v = getParam(p, name);
           tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
         }
+      }
+      if (msg.type === "train-embed") {
+        const data = await embedBatch(p, msg.x, msg.shape);
+        reply({ type: "train-embedded", id: msg.id, data }, [data.buffer as ArrayBuffer]);
+        return;
       }
       const x = tf.tensor3d(msg.x, msg.shape);
       let g;

@@ -7,6 +7,7 @@ import { createPrng } from "../../lib/data/prng.ts";
 import { createAdamW } from "../../lib/train/adamw.ts";
 import { applyGradients, computeGradients, disposeGradients } from "../../lib/train/train_step.ts";
 import { readShard } from "../../lib/train/train_serve.ts";
+import { embedBatch } from "../../lib/train/train.ts";
 import {
   combineBatchNormStats,
   combineShards,
@@ -122,6 +123,13 @@ Deno.test("createTrainPool(): two threads step exactly as the shards computed he
     }
     // Every parameter and running statistic, bit for bit (the worker got each step's new parameters).
     const [pa, pb] = [await paramsToTensors(pooled), await paramsToTensors(here)];
+    // Embedding on both threads (3 batches, 2 in flight) equals embedding here: the worker got the running statistics.
+    const embed = pool.embedFn(pooled, 20);
+    const batches = [3, 1, 2].map((b) => ({ b, x: Float32Array.from({ length: b * 20 * 96 }, () => data.normal()) }));
+    const got = await Promise.all(batches.map(({ b, x }) => embed(x, b)));
+    for (const [i, { b, x }] of batches.entries()) {
+      assertEquals(Array.from(got[i]!), Array.from(await embedBatch(here, x, [b, 20, 96])), `batch ${i}`);
+    }
     for (const [name, t] of pa) {
       assertEquals(Array.from(t.data as Float32Array), Array.from(pb.get(name)!.data as Float32Array), name);
     }
