@@ -28,7 +28,7 @@ import { createAdamW } from "../lib/train/adamw.ts";
 import { computeLosses, trainStep } from "../lib/train/train_step.ts";
 import { embedBatch } from "../lib/train/train.ts";
 import { createEmbedPool } from "../lib/model/embed_pool.ts";
-import { createTrainPool } from "../lib/train/data_parallel.ts";
+import { createTrainPool, wasmShardFrames } from "../lib/train/data_parallel.ts";
 import { cpus } from "node:os";
 import {
   changeTempo,
@@ -324,8 +324,11 @@ async function benchModel(
   const pool = what === "embed" && o.workers > 1 && (kind === "cpu" || kind === "wasm")
     ? await createEmbedPool(params, { workers: o.workers, backend: kind })
     : undefined;
-  const trainPool = what === "train" && o.workers > 1 && (kind === "cpu" || kind === "wasm")
-    ? await createTrainPool(params, { threads: o.workers, backend: kind })
+  // As train does: data-parallel over the workers, and on wasm in shards that fit its heap.
+  const maxShardFrames = kind === "wasm" ? wasmShardFrames(config) : Infinity;
+  const tooBig = Math.max(...o.batches) * o.frames > maxShardFrames;
+  const trainPool = what === "train" && (o.workers > 1 || tooBig) && (kind === "cpu" || kind === "wasm")
+    ? await createTrainPool(params, { threads: Math.max(1, o.workers), backend: kind, maxShardFrames })
     : undefined;
   try {
     for (const b of o.batches) {
@@ -367,7 +370,8 @@ async function benchModel(
       emit(rows, {
         what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}` +
           (pool ? `, ${pool.concurrency} workers` : "") +
-          (trainPool ? `, data-parallel over ${trainPool.threads} threads` : "") +
+          (trainPool && trainPool.threads > 1 ? `, data-parallel over ${trainPool.threads} threads` : "") +
+          (trainPool && b * o.frames > maxShardFrames ? `, in shards of <= ${maxShardFrames} frames` : "") +
           (kind === "webgpu" ? `, ${webGpuKernels() === "ours" ? "our WGSL kernels" : "tfjs kernels"}` : ""),
         ours: cell,
         reference: TORCH_ANCHORS[what]![b] ?? "-",

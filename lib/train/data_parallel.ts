@@ -14,6 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelParams } from "../model/params.ts";
+import type { ModelConfig } from "../model/config.ts";
 import { paramsToTensors } from "../model/params.ts";
 import type { BatchNormStats } from "../model/model.ts";
 import { createPrng, type Prng } from "../data/prng.ts";
@@ -71,6 +72,17 @@ export interface TrainPool {
 export const MIN_SHARD_FRAMES = 1000;
 
 /**
+ * The most frames (chunks x chunk frames) one training shard holds on tfjs-wasm, whose heap ends at 4 GiB and keeps
+ * every activation until the backward pass is done. From the heap after one step at width 128: 6 blocks, 0.9 GiB at
+ * 2 x 1125 frames, 1.8 at 4 x 1125, 3.3 at 8 x 1125 (16 x 1125 aborts); 3 blocks, 1.2 at 4 x 1125. That is about
+ * (0.1 + 0.045 x blocks) MiB per frame, taken as proportional to the width, within a 3.4 GiB budget.
+ */
+export function wasmShardFrames(config: ModelConfig): number {
+  const mibPerFrame = (0.1 + 0.045 * config.numBlocks) * (config.outputDims / 128);
+  return Math.max(1, Math.floor(3400 / mibPerFrame));
+}
+
+/**
  * The threads a training run uses by default: one per core, as long as each shard of the smallest batch keeps
  * {@linkcode MIN_SHARD_FRAMES} frames and 2 chunks; at least 1.
  *
@@ -86,25 +98,28 @@ export function autoTrainThreads(batchSize: number, chunkFrames: readonly number
 /**
  * Cuts a batch into at most `shards` contiguous shards of at least 2 chunks (a BatchNorm in training mode needs 2
  * values per channel). Each cut goes to the nearest change of label when one lies within a quarter of a shard of
- * the even cut (the m-per-class sampler puts a work's versions next to each other), else to the even cut.
+ * the even cut (the m-per-class sampler puts a work's versions next to each other) and keeps the shards on both sides
+ * within `maxSize` chunks; else to the even cut.
  *
  * @returns [start, end) of each shard, in order, covering the batch
  */
-export function shardBatch(labels: ArrayLike<number>, shards: number): [number, number][] {
+export function shardBatch(labels: ArrayLike<number>, shards: number, maxSize = Infinity): [number, number][] {
   const b = labels.length;
   const s = Math.max(1, Math.min(Math.floor(shards), Math.floor(b / 2)));
   const changes: number[] = [];
   for (let i = 1; i < b; i++) if (labels[i] !== labels[i - 1]) changes.push(i);
+  const even = (k: number) => Math.round((k * b) / s);
   const cuts = [0];
   for (let k = 1; k < s; k++) {
     const target = (k * b) / s;
     // Room for 2 chunks in this shard and in each shard after it.
     const lo = cuts[k - 1]! + 2, hi = b - 2 * (s - k);
-    let cut = Math.min(hi, Math.max(lo, Math.round(target)));
+    let cut = Math.min(hi, Math.max(lo, even(k)));
     let best = Infinity;
     for (const c of changes) {
       const d = Math.abs(c - target);
-      if (c >= lo && c <= hi && d <= b / (4 * s) && d < best) (best = d), (cut = c);
+      const fits = c - cuts[k - 1]! <= maxSize && even(k + 1) - c <= maxSize;
+      if (c >= lo && c <= hi && fits && d <= b / (4 * s) && d < best) (best = d), (cut = c);
     }
     cuts.push(cut);
   }
@@ -141,38 +156,51 @@ export function combineBatchNormStats(shards: readonly HostBatchNormStats[]): Ho
  * The gradients of a whole batch from those of its shards: losses and gradients averaged with weights chunks / B
  * (every loss is a mean over chunks), BatchNorm statistics combined by {@linkcode combineBatchNormStats}.
  *
- * @param local this thread's shard, as tensors (not disposed)
- * @param remote the other shards, in order
- * @param sizes chunks per shard, `local` first
+ * @param shards each shard's gradients, as tensors (computed here; not disposed) or read back from a worker; the
+ *   first as tensors
+ * @param sizes chunks per shard
  * @returns new tensors (dispose with `disposeGradients`)
  */
 export async function combineShards(
-  local: BatchGradients,
-  remote: readonly ShardResult[],
+  shards: readonly (BatchGradients | ShardResult)[],
   sizes: readonly number[],
 ): Promise<BatchGradients> {
+  const onDevice = (g: BatchGradients | ShardResult): g is BatchGradients => g.losses[0] instanceof tf.Tensor;
+  const first = shards[0]!;
+  if (!onDevice(first)) throw new TypeError("combineShards: the first shard must be tensors");
   const total = sizes.reduce((a, n) => a + n, 0);
   const w = sizes.map((n) => n / total);
-  const localStats: Record<string, HostBatchNormStats> = {};
-  for (const [prefix, s] of Object.entries(local.stats)) {
-    localStats[prefix] = {
-      mean: (await s.mean.data()) as Float32Array,
-      varUnbiased: (await s.varUnbiased.data()) as Float32Array,
-      count: s.count,
-    };
+  const hostStats: Record<string, HostBatchNormStats>[] = [];
+  for (const g of shards) {
+    if (!onDevice(g)) {
+      hostStats.push(g.stats);
+      continue;
+    }
+    const read: Record<string, HostBatchNormStats> = {};
+    for (const [prefix, s] of Object.entries(g.stats)) {
+      read[prefix] = {
+        mean: (await s.mean.data()) as Float32Array,
+        varUnbiased: (await s.varUnbiased.data()) as Float32Array,
+        count: s.count,
+      };
+    }
+    hostStats.push(read);
   }
-  const losses = local.losses.map((l, i) =>
-    tf.tidy(() => remote.reduce((acc, r, k) => tf.add(acc, r.losses[i]! * w[k + 1]!), tf.mul(l, w[0]!)))
-  ) as BatchGradients["losses"];
-  const grads: Record<string, tf.Tensor> = {};
-  for (const [name, g] of Object.entries(local.grads)) {
-    grads[name] = tf.tidy(() =>
-      remote.reduce((acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads[name]!, g.shape), w[k + 1]!)), tf.mul(g, w[0]!))
+  const weighted = (k: number, t: tf.Tensor | Float32Array | number, shape: number[]) =>
+    tf.mul(t instanceof tf.Tensor ? t : typeof t === "number" ? tf.scalar(t) : tf.tensor(t, shape), w[k]!);
+  const sum = (term: (g: BatchGradients | ShardResult) => tf.Tensor | Float32Array | number, shape: number[]) =>
+    tf.tidy(() =>
+      shards.slice(1).reduce(
+        (acc, g, k) => tf.add(acc, weighted(k + 1, term(g), shape)),
+        weighted(0, term(first), shape),
+      )
     );
-  }
+  const losses = first.losses.map((_, i) => sum((g) => g.losses[i]!, [])) as BatchGradients["losses"];
+  const grads: Record<string, tf.Tensor> = {};
+  for (const [name, g] of Object.entries(first.grads)) grads[name] = sum((s) => s.grads[name]!, g.shape);
   const stats: Record<string, BatchNormStats> = {};
-  for (const [prefix, s] of Object.entries(localStats)) {
-    const all = combineBatchNormStats([s, ...remote.map((r) => r.stats[prefix]!)]);
+  for (const prefix of Object.keys(first.stats)) {
+    const all = combineBatchNormStats(hostStats.map((h) => h[prefix]!));
     stats[prefix] = { mean: tf.tensor1d(all.mean), varUnbiased: tf.tensor1d(all.varUnbiased), count: all.count };
   }
   return { losses, grads, stats };
@@ -192,15 +220,17 @@ const SHARD_OPTIONS = [
  * Starts `threads - 1` workers, each holding a copy of `params` on `backend`.
  *
  * @param params the model (read once, asynchronously)
- * @param options threads (>= 1: this one and `threads - 1` workers) and the workers' tfjs backend
+ * @param options threads (>= 1: this one and `threads - 1` workers), the workers' tfjs backend, and the most frames
+ *   (chunks x frames) one shard may hold: a batch is cut into more shards than threads where needed, each thread then
+ *   computing several in turn (gradient accumulation; see {@linkcode wasmShardFrames})
  * @returns the pool, once every worker has loaded the model
  * @throws {Error} when a worker fails to start or to load the model
  */
 export async function createTrainPool(
   params: ModelParams,
-  options: { threads: number; backend: "cpu" | "wasm" },
+  options: { threads: number; backend: "cpu" | "wasm"; maxShardFrames?: number },
 ): Promise<TrainPool> {
-  const { threads, backend } = options;
+  const { threads, backend, maxShardFrames = Infinity } = options;
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be >= 1, got ${threads}`);
   const tensors = threads > 1 ? await paramsToTensors(params) : new Map();
   type Answer = Exclude<TrainWorkerReply, { type: "train-ready" | "train-error" }>;
@@ -273,8 +303,10 @@ export async function createTrainPool(
     close,
     async step(params, optimizer, batch, options) {
       if (closed) throw new Error("training pool closed");
-      const { x, shape: [, t, f], labels } = batch;
-      const ranges = shardBatch(labels, threads);
+      const { x, shape: [size, t, f], labels } = batch;
+      // Shards i = 0, 1, ... go to thread i mod threads (0: this one); more shards than threads where one would not fit.
+      const maxSize = Math.max(2, Math.floor(maxShardFrames / t));
+      const ranges = shardBatch(labels, Math.max(threads, Math.ceil(size / maxSize)), maxSize);
       const seeds = shardSeeds(options.prng, ranges.length);
       // Everything but the prng (a worker gets a seed): the options travel by structured clone.
       const lossOptions = Object.fromEntries(
@@ -285,34 +317,40 @@ export async function createTrainPool(
         labels: labels.slice(a, b),
         shape: [b - a, t, f] as [number, number, number],
       });
-      // Posted before this thread's shard starts (it runs synchronously).
-      const values = await Promise.all(ranges.slice(1).map((_, k) => valuesFor(k, params)));
-      const replies = ranges.slice(1).map((r, k) =>
-        post<ShardResult & Answer>(k, {
-          type: "train-step",
-          ...shard(r),
-          seed: seeds[k + 1]!,
-          options: lossOptions,
-        }, values[k] ?? null)
+      // Every worker's shards are posted before this thread's start (they run synchronously); the parameters go with
+      // a worker's first.
+      const values = await Promise.all(
+        workers.map((_, k) => (ranges.length > k + 1 ? valuesFor(k, params) : Promise.resolve(null))),
       );
-      // This thread's shard runs while the workers run theirs.
-      const own = shard(ranges[0]!);
-      const x0 = tf.tensor3d(own.x, own.shape);
-      let local: BatchGradients;
-      try {
-        local = computeGradients(params, x0, own.labels, { ...lossOptions, prng: createPrng(seeds[0]!) });
-      } finally {
-        x0.dispose();
-      }
+      const remote = new Map<number, Promise<ShardResult & Answer>>();
+      ranges.forEach((r, i) => {
+        const k = (i % threads) - 1;
+        if (k < 0) return;
+        const msg = { type: "train-step" as const, ...shard(r), seed: seeds[i]!, options: lossOptions };
+        const reply = post<ShardResult & Answer>(k, msg, i === k + 1 ? values[k] ?? null : null);
+        reply.catch(() => {}); // awaited below; not an unhandled rejection if this thread's shard throws first
+        remote.set(i, reply);
+      });
+      const local = new Map<number, BatchGradients>();
       let combined: BatchGradients | undefined;
       try {
-        const remote = await Promise.all(replies);
-        combined = await combineShards(local, remote, ranges.map(([a, b]) => b - a));
+        ranges.forEach((r, i) => {
+          if (i % threads !== 0) return;
+          const own = shard(r);
+          const xs = tf.tensor3d(own.x, own.shape);
+          try {
+            local.set(i, computeGradients(params, xs, own.labels, { ...lossOptions, prng: createPrng(seeds[i]!) }));
+          } finally {
+            xs.dispose();
+          }
+        });
+        const all = await Promise.all(ranges.map((_, i) => local.get(i) ?? remote.get(i)!));
+        combined = await combineShards(all, ranges.map(([a, b]) => b - a));
         const r = await applyGradients(params, optimizer, combined, options);
         if (r.finite) changed();
         return r;
       } finally {
-        disposeGradients(local);
+        for (const g of local.values()) disposeGradients(g);
         if (combined) disposeGradients(combined);
       }
     },

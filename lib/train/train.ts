@@ -24,7 +24,7 @@ import { classify, embed } from "../model/model.ts";
 import { createAdamW } from "./adamw.ts";
 import { lrAt, type LrScheduleOptions } from "./lr_schedule.ts";
 import { computeLosses, type LossOptions, trainStep } from "./train_step.ts";
-import { createTrainPool } from "./data_parallel.ts";
+import { createTrainPool, wasmShardFrames } from "./data_parallel.ts";
 import {
   checkpointName,
   type EarlyStopState,
@@ -233,14 +233,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       (ckpt ? `resuming after epoch ${ckpt.epoch} (step ${state.step})` : "from scratch"),
   );
 
+  // On a CPU backend: data-parallel over the threads, and on wasm batches that would not fit its heap in shards.
   const backend = tf.getBackend();
-  const pool = workers > 1 && (backend === "cpu" || backend === "wasm")
-    ? await createTrainPool(params, { threads: workers, backend })
+  const maxShardFrames = backend === "wasm" ? wasmShardFrames(config) : Infinity;
+  const tooBig = batchSize * Math.max(...chunkFrames) > maxShardFrames;
+  const pool = (workers > 1 || tooBig) && (backend === "cpu" || backend === "wasm")
+    ? await createTrainPool(params, { threads: workers, backend, maxShardFrames })
     : undefined;
   if (pool) {
     log(
-      `train: each batch split over ${workers} threads (data-parallel: BatchNorm statistics and triplet mining per ` +
-        "shard, as in the original's DDP)",
+      `train: each batch split over ${workers} thread(s)` +
+        (tooBig ? `, in shards of at most ${maxShardFrames} frames (wasm's 4 GiB heap)` : "") +
+        " (BatchNorm statistics and triplet mining per shard, as in the original's DDP)",
     );
   }
   let stoppedBy: TrainResult["stoppedBy"] = "max_epochs";

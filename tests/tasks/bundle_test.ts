@@ -31,7 +31,7 @@ Deno.test("deno task bundle: the single-file build runs synth, extract and train
     const t = await run(["train", "egs", "--workers", "2", "--max-steps", "1"]);
     const trainText = new TextDecoder().decode(t.stdout) + new TextDecoder().decode(t.stderr);
     assertEquals(t.code, 0, trainText);
-    assertOk(trainText.includes("split over 2 threads") && trainText.includes("stopped by max steps"), trainText);
+    assertOk(trainText.includes("split over 2 thread") && trainText.includes("stopped by max steps"), trainText);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,6 +14,7 @@ import {
   createTrainPool,
   shardBatch,
   shardSeeds,
+  wasmShardFrames,
 } from "../../lib/train/data_parallel.ts";
 
 const runs = (...sizes: number[]) => sizes.flatMap((n, label) => Array<number>(n).fill(label));
@@ -26,19 +27,31 @@ Deno.test("shardBatch(): cuts between works when one is near the even cut, else 
   assertEquals(shardBatch(runs(6, 4), 2), [[0, 6], [6, 10]]); // 1 from the cut (<= 10/8)
   assertEquals(shardBatch(runs(3), 4), [[0, 3]]); // too small to split
   assertEquals(shardBatch(runs(2, 2, 1), 3), [[0, 2], [2, 5]]);
+  assertEquals(shardBatch(runs(6, 4), 2, 5), [[0, 5], [5, 10]]); // the change at 6 would leave a shard of 6 > 5
   const prng = createPrng(3);
   for (let trial = 0; trial < 200; trial++) {
     const b = prng.int(1, 40), shards = prng.int(1, 6);
     const labels = Array.from({ length: b }, () => prng.int(0, 3)).sort();
-    const r = shardBatch(labels, shards);
-    assertEquals(r.length, Math.max(1, Math.min(shards, Math.floor(b / 2))));
+    const maxSize = prng.int(2, 12);
+    const r = shardBatch(labels, Math.max(shards, Math.ceil(b / maxSize)), maxSize);
+    assertEquals(r.length, Math.max(1, Math.min(Math.max(shards, Math.ceil(b / maxSize)), Math.floor(b / 2))));
     assertEquals(r[0]![0], 0);
     assertEquals(r.at(-1)![1], b);
     r.forEach(([a, e], k) => {
       assertOk(e - a >= Math.min(2, b), `${labels} / ${shards}: shard ${k} is [${a}, ${e})`);
+      assertOk(
+        e - a <= Math.max(maxSize, Math.ceil(b / r.length)),
+        `${labels} / ${shards}, <= ${maxSize}: [${a}, ${e})`,
+      );
       if (k > 0) assertEquals(a, r[k - 1]![1]);
     });
   }
+});
+
+Deno.test("wasmShardFrames(): the covers80 model's shard holds 8 chunks of 1125 frames, not 16 (16 aborted)", () => {
+  const frames = wasmShardFrames(COVERS80_MODEL_CONFIG);
+  assertOk(frames >= 8 * 1125 && frames < 16 * 1125, String(frames));
+  assertOk(wasmShardFrames({ ...COVERS80_MODEL_CONFIG, numBlocks: 2, outputDims: 64 }) > 3 * frames);
 });
 
 Deno.test("combineBatchNormStats(): the shards' statistics combine into the whole batch's", () => {
@@ -74,7 +87,7 @@ Deno.test("combineShards(): losses and gradients are the chunk-weighted means of
     grads: { w: Float32Array.of(10, 20, 30, 40) },
     stats: { bn: { mean: Float32Array.of(3), varUnbiased: Float32Array.of(2), count: 12 } },
   };
-  const g = await combineShards(local, [remote], [1, 3]);
+  const g = await combineShards([local, remote], [1, 3]);
   try {
     assertEquals(Array.from(await tf.stack(g.losses).data()), [4, 5, 6, 7]);
     assertEquals(Array.from(await g.grads.w!.data()), [7.75, 15.5, 23.25, 31]);
@@ -87,63 +100,79 @@ Deno.test("combineShards(): losses and gradients are the chunk-weighted means of
   }
 });
 
-Deno.test("createTrainPool(): two threads step exactly as the shards computed here and combined", async () => {
-  await initBackend("cpu");
-  const config = { ...COVERS80_MODEL_CONFIG, numBlocks: 1, numClasses: 4, outputDims: 32, embedDim: 32, dropout: 0.1 };
-  const start = await paramsToTensors(initParams(config, createPrng(4)));
-  const pooled = paramsFromTensors(start, config), here = paramsFromTensors(start, config);
-  const optA = createAdamW(), optB = createAdamW();
-  const prngA = createPrng(9), prngB = createPrng(9), data = createPrng(5);
-  const pool = await createTrainPool(pooled, { threads: 2, backend: "cpu" });
-  const options = { lr: 1e-2, tripletWeight: 0.1, dropout: 0.1 };
-  try {
-    assertEquals(pool.threads, 2);
-    for (let step = 0; step < 3; step++) {
-      const labels = Int32Array.from(runs(2, 3, 3));
-      const shape: [number, number, number] = [8, 20, 96];
-      const x = Float32Array.from({ length: 8 * 20 * 96 }, () => -40 + 20 * data.normal());
-      const a = await pool.step(pooled, optA, { x, shape, labels }, { ...options, prng: prngA });
-      // The same by hand: shard, compute each, combine, apply.
-      const ranges = shardBatch(labels, 2);
-      assertEquals(ranges, [[0, 5], [5, 8]]);
-      const seeds = shardSeeds(prngB, 2);
-      const grads = ranges.map(([s, e], k) => {
-        const xs = tf.tensor3d(x.slice(s * 20 * 96, e * 20 * 96), [e - s, 20, 96]);
-        const g = computeGradients(here, xs, labels.slice(s, e), { ...options, prng: createPrng(seeds[k]!) });
-        xs.dispose();
-        return g;
-      });
-      const remote = await readShard(grads[1]!);
-      const combined = await combineShards(grads[0]!, [remote], [5, 3]);
-      const b = await applyGradients(here, optB, combined, options);
-      disposeGradients(combined);
-      disposeGradients(grads[0]!);
-      assertEquals(a, b, `step ${step}`);
-      assertOk(a.finite && a.total > 0);
+for (
+  const [threads, maxShardFrames, wantRanges] of [
+    [2, Infinity, [[0, 5], [5, 8]]],
+    // Shards of at most 2 chunks x 20 frames: 4, two per thread (gradient accumulation on both).
+    [2, 40, [[0, 2], [2, 4], [4, 6], [6, 8]]],
+    [1, 60, [[0, 2], [2, 5], [5, 8]]],
+  ] as const
+) {
+  Deno.test(`createTrainPool(): ${threads} thread(s), shards of <= ${maxShardFrames} frames, step exactly as the shards computed here and combined`, async () => {
+    await initBackend("cpu");
+    const config = {
+      ...COVERS80_MODEL_CONFIG,
+      numBlocks: 1,
+      numClasses: 4,
+      outputDims: 32,
+      embedDim: 32,
+      dropout: 0.1,
+    };
+    const start = await paramsToTensors(initParams(config, createPrng(4)));
+    const pooled = paramsFromTensors(start, config), here = paramsFromTensors(start, config);
+    const optA = createAdamW(), optB = createAdamW();
+    const prngA = createPrng(9), prngB = createPrng(9), data = createPrng(5);
+    const pool = await createTrainPool(pooled, { threads, backend: "cpu", maxShardFrames });
+    const options = { lr: 1e-2, tripletWeight: 0.1, dropout: 0.1 };
+    try {
+      assertEquals(pool.threads, threads);
+      for (let step = 0; step < 3; step++) {
+        const labels = Int32Array.from(runs(2, 3, 3));
+        const shape: [number, number, number] = [8, 20, 96];
+        const x = Float32Array.from({ length: 8 * 20 * 96 }, () => -40 + 20 * data.normal());
+        const a = await pool.step(pooled, optA, { x, shape, labels }, { ...options, prng: prngA });
+        // The same by hand: shard, compute each, read back the workers' (i mod threads > 0), combine, apply.
+        const ranges = shardBatch(labels, wantRanges.length, maxShardFrames / 20);
+        assertEquals(ranges, wantRanges.map(([s, e]) => [s, e]));
+        const seeds = shardSeeds(prngB, ranges.length);
+        const shards = [];
+        for (const [k, [s, e]] of ranges.entries()) {
+          const xs = tf.tensor3d(x.slice(s * 20 * 96, e * 20 * 96), [e - s, 20, 96]);
+          const g = computeGradients(here, xs, labels.slice(s, e), { ...options, prng: createPrng(seeds[k]!) });
+          xs.dispose();
+          shards.push(k % threads === 0 ? g : await readShard(g));
+        }
+        const combined = await combineShards(shards, ranges.map(([s, e]) => e - s));
+        const b = await applyGradients(here, optB, combined, options);
+        disposeGradients(combined);
+        shards.forEach((g, k) => k % threads === 0 && disposeGradients(g as Parameters<typeof disposeGradients>[0]));
+        assertEquals(a, b, `step ${step}`);
+        assertOk(a.finite && a.total > 0);
+      }
+      // Every parameter and running statistic, bit for bit (the workers got each step's new parameters).
+      const [pa, pb] = [await paramsToTensors(pooled), await paramsToTensors(here)];
+      for (const [name, t] of pa) {
+        assertEquals(Array.from(t.data as Float32Array), Array.from(pb.get(name)!.data as Float32Array), name);
+      }
+      // Embedding on all threads (3 batches in flight) equals embedding here: the workers got the running statistics.
+      const embed = pool.embedFn(pooled, 20);
+      const batches = [3, 1, 2].map((b) => ({ b, x: Float32Array.from({ length: b * 20 * 96 }, () => data.normal()) }));
+      const got = await Promise.all(batches.map(({ b, x }) => embed(x, b)));
+      for (const [i, { b, x }] of batches.entries()) {
+        assertEquals(Array.from(got[i]!), Array.from(await embedBatch(here, x, [b, 20, 96])), `batch ${i}`);
+      }
+    } finally {
+      pool.close();
+      [optA, optB].forEach((o) => o.dispose());
+      [pooled, here].forEach(disposeParams);
     }
-    // Every parameter and running statistic, bit for bit (the worker got each step's new parameters).
-    const [pa, pb] = [await paramsToTensors(pooled), await paramsToTensors(here)];
-    // Embedding on both threads (3 batches, 2 in flight) equals embedding here: the worker got the running statistics.
-    const embed = pool.embedFn(pooled, 20);
-    const batches = [3, 1, 2].map((b) => ({ b, x: Float32Array.from({ length: b * 20 * 96 }, () => data.normal()) }));
-    const got = await Promise.all(batches.map(({ b, x }) => embed(x, b)));
-    for (const [i, { b, x }] of batches.entries()) {
-      assertEquals(Array.from(got[i]!), Array.from(await embedBatch(here, x, [b, 20, 96])), `batch ${i}`);
-    }
-    for (const [name, t] of pa) {
-      assertEquals(Array.from(t.data as Float32Array), Array.from(pb.get(name)!.data as Float32Array), name);
-    }
-  } finally {
-    pool.close();
-    [optA, optB].forEach((o) => o.dispose());
-    [pooled, here].forEach(disposeParams);
-  }
-  await assertRejects(
-    () =>
-      pool.step(pooled, optA, { x: new Float32Array(4 * 20 * 96), shape: [4, 20, 96], labels: new Int32Array(4) }, {
-        lr: 1,
-        prng: prngA,
-      }),
-    "closed",
-  );
-});
+    await assertRejects(
+      () =>
+        pool.step(pooled, optA, { x: new Float32Array(4 * 20 * 96), shape: [4, 20, 96], labels: new Int32Array(4) }, {
+          lr: 1,
+          prng: prngA,
+        }),
+      "closed",
+    );
+  });
+}
