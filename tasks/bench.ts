@@ -371,7 +371,9 @@ async function benchModel(
         what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}` +
           (pool ? `, ${pool.concurrency} workers` : "") +
           (trainPool && trainPool.threads > 1 ? `, data-parallel over ${trainPool.threads} threads` : "") +
-          (trainPool && b * o.frames > maxShardFrames ? `, in shards of <= ${maxShardFrames} frames` : "") +
+          (trainPool && Math.ceil(b / Math.max(2, Math.floor(maxShardFrames / o.frames))) > trainPool.threads
+            ? `, in shards of <= ${maxShardFrames} frames`
+            : "") +
           (kind === "webgpu" ? `, ${webGpuKernels() === "ours" ? "our WGSL kernels" : "tfjs kernels"}` : ""),
         ours: cell,
         reference: TORCH_ANCHORS[what]![b] ?? "-",
