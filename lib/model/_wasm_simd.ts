@@ -1,5 +1,5 @@
 /**
- * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`) and two gradients (`_wasm_kernels.ts`), run on
+ * WebAssembly SIMD loops for the Winograd transforms (`_winograd.ts`), two gradients (`_wasm_kernels.ts`) and AdamW, run on
  * tfjs-wasm's own memory (imported, so they read and write tensors in place). The same loops in JavaScript ran at
  * ~1 ns per scalar operation: 100 ms for one data transform at B = 4, against ~180 ms saved in the products. The module is assembled here from the
  * {@linkcode LOOPS} table (no WebAssembly toolchain is reachable from this project's machines). For each f32x4 lane
@@ -14,7 +14,9 @@
  *   `o1 = b0, o3 = b1 − b2, o5 = (b1 + b2) − b0` (the data transform's transpose); `t7ta` adds these to o0..o6;
  * - `reluGrad(dy, x, dx, bytes)`: `dx = x > 0 ? dy : 0` (`_wasm_kernels.ts`: a JavaScript loop over heap views slows
  *   from ~2 to ~20 ns per value once the views start past 1 GB of the wasm memory, as in a training step);
- * - `mulAcc(a, b, acc, bytes)`: `acc += a · b` (the depthwise conv's filter gradient, `_wasm_kernels.ts`).
+ * - `mulAcc(a, b, acc, bytes)`: `acc += a · b` (the depthwise conv's filter gradient, `_wasm_kernels.ts`);
+ * - `adamw(p, g, m, v, u0..u8, p', m', v', bytes)`: one AdamW update (`lib/train/adamw_wasm.ts`; the uniforms are
+ *   pointers to single floats, see `ADAMW_OUTPUTS`).
  *
  * Every argument is a byte address in the memory; `bytes` must be a multiple of 16.
  *
@@ -30,6 +32,7 @@ export interface SimdTransforms {
   t7ta(...args: number[]): void;
   reluGrad(...args: number[]): void;
   mulAcc(...args: number[]): void;
+  adamw(...args: number[]): void;
 }
 
 const I32 = 0x7f, V128 = 0x7b;
@@ -49,6 +52,9 @@ const op = {
   add: [0xfd, 0xe4, 0x01], // f32x4.add
   sub: [0xfd, 0xe5, 0x01], // f32x4.sub
   mul: [0xfd, 0xe6, 0x01], // f32x4.mul
+  div: [0xfd, 0xe7, 0x01], // f32x4.div
+  sqrt: [0xfd, 0xe3, 0x01], // f32x4.sqrt
+  splat: [0xfd, 0x09, 0x02, 0x00], // v128.load32_splat align=4 offset=0
   zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
   gt: [0xfd, 0x44], // f32x4.gt
   and: [0xfd, 0x4e], // v128.and
@@ -111,18 +117,42 @@ function body(locals: [number, number][], code: number[]): number[] {
 }
 
 /**
- * An output's value: an input (its index), a sum, difference or product of two values, or `["mask", a, b]`: a where b > 0,
- * else +0 (Relu's gradient as PyTorch's threshold_backward gives it). Evaluated in f32x4 as written.
+ * An output's value: an input (its index), a uniform (`{ u: i }`: the float at the i-th uniform pointer, the same in
+ * every lane), a sum, difference, product or quotient of two values, a square root, or `["mask", a, b]`: a where b > 0,
+ * else +0 (Relu's gradient as PyTorch's threshold_backward gives it). Evaluated in f32x4 as written, each operation
+ * rounded to float32 as IEEE 754 requires.
  */
-export type Expr = number | readonly ["+" | "-" | "*" | "mask", Expr, Expr];
+export type Expr =
+  | number
+  | { readonly u: number }
+  | readonly ["+" | "-" | "*" | "/" | "mask", Expr, Expr]
+  | readonly ["sqrt", Expr];
 
-/** One loop: `inputs` pointers in, one pointer per output, then `bytes`; `accumulate` adds to the outputs. */
+/**
+ * One loop: `inputs` pointers in, `uniforms` pointers to single floats, one pointer per output, then `bytes`;
+ * `accumulate` adds to the outputs.
+ */
 export interface LoopSpec {
   name: string;
   inputs: number;
+  uniforms?: number;
   outputs: readonly Expr[];
   accumulate: boolean;
 }
+
+/**
+ * AdamW's update as PyTorch computes it (`_single_tensor_adamw`), on p, g, m, v with uniforms [clip scale, decay =
+ * 1 − lr·wd, β1, 1 − β1, β2, 1 − β2, √(1 − β2^t), eps, step size = lr / (1 − β1^t)]: g' = g·scale,
+ * m' = m·β1 + g'·(1 − β1), v' = v·β2 + g'²·(1 − β2), p' = p·decay − m' / (√v' / √(1 − β2^t) + eps) · step size.
+ */
+const ADAMW_OUTPUTS: readonly Expr[] = (() => {
+  const u = (i: number) => ({ u: i });
+  const gs: Expr = ["*", 1, u(0)];
+  const m: Expr = ["+", ["*", 2, u(2)], ["*", gs, u(3)]];
+  const v: Expr = ["+", ["*", 3, u(4)], ["*", ["*", gs, gs], u(5)]];
+  const denom: Expr = ["+", ["/", ["sqrt", v], u(6)], u(7)];
+  return [["-", ["*", 0, u(1)], ["*", ["/", m, denom], u(8)]], m, v];
+})();
 
 /** The loops of this module (see the module doc). */
 export const LOOPS: readonly LoopSpec[] = [
@@ -142,27 +172,34 @@ export const LOOPS: readonly LoopSpec[] = [
   })),
   { name: "reluGrad", inputs: 2, outputs: [["mask", 0, 1]], accumulate: false }, // (dy, x) -> dx
   { name: "mulAcc", inputs: 2, outputs: [["*", 0, 1]], accumulate: true }, // (a, b, acc): acc += a·b
+  { name: "adamw", inputs: 4, uniforms: 9, outputs: ADAMW_OUTPUTS, accumulate: false }, // (p, g, m, v) -> p', m', v'
 ];
 
-function loopBody({ inputs, outputs, accumulate }: LoopSpec): number[] {
-  // params: inputs, outputs, bytes; locals: k, then one v128 per input
-  const n = inputs + outputs.length, k = n + 1, v = (i: number) => k + 1 + i;
+function loopBody({ inputs, uniforms = 0, outputs, accumulate }: LoopSpec): number[] {
+  // params: inputs, uniforms, outputs, bytes; locals: k, then one v128 per input and per uniform
+  const n = inputs + uniforms + outputs.length, k = n + 1, v = (i: number) => k + 1 + i;
   const at = (p: number) => [...op.get(p), ...op.get(k), ...op.i32Add];
   const expr = (e: Expr): number[] => {
     if (typeof e === "number") return op.get(v(e));
-    if (e[0] === "mask") return [...expr(e[1]), ...expr(e[2]), ...op.zero, ...op.gt, ...op.and];
-    return [...expr(e[1]), ...expr(e[2]), ...(e[0] === "+" ? op.add : e[0] === "-" ? op.sub : op.mul)];
+    if (!Array.isArray(e)) return op.get(v(inputs + (e as { u: number }).u));
+    const t = e as Exclude<Expr, number | { u: number }>;
+    if (t[0] === "sqrt") return [...expr(t[1]), ...op.sqrt];
+    if (t[0] === "mask") return [...expr(t[1]), ...expr(t[2]), ...op.zero, ...op.gt, ...op.and];
+    const code = { "+": op.add, "-": op.sub, "*": op.mul, "/": op.div }[t[0]];
+    return [...expr(t[1]), ...expr(t[2]), ...code];
   };
+  const pre: number[] = []; // the uniforms, splat once before the loop
+  for (let i = 0; i < uniforms; i++) pre.push(...op.get(inputs + i), ...op.splat, ...op.set(v(inputs + i)));
   const code: number[] = [];
   for (let i = 0; i < inputs; i++) code.push(...at(i), ...op.load, ...op.set(v(i)));
   outputs.forEach((e, o) => {
-    code.push(...at(inputs + o));
-    if (accumulate) code.push(...at(inputs + o), ...op.load);
+    code.push(...at(inputs + uniforms + o));
+    if (accumulate) code.push(...at(inputs + uniforms + o), ...op.load);
     code.push(...expr(e));
     if (accumulate) code.push(...op.add);
     code.push(...op.store);
   });
-  return body([[1, I32], [inputs, V128]], lanes(k, n, code));
+  return body([[1, I32], [inputs + uniforms, V128]], [...pre, ...lanes(k, n, code)]);
 }
 
 /** The module's bytes: imports `env.memory`, exports the {@linkcode LOOPS}. */
@@ -170,7 +207,7 @@ export function simdModuleBytes(): Uint8Array {
   const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0x00];
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
-    ...section(1, vec(LOOPS.map((l) => type(l.inputs + l.outputs.length + 1)))),
+    ...section(1, vec(LOOPS.map((l) => type(l.inputs + (l.uniforms ?? 0) + l.outputs.length + 1)))),
     ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])), // memory, min 0 pages
     ...section(3, vec(LOOPS.map((_, i) => uleb(i)))),
     ...section(7, vec(LOOPS.map((l, i) => [...name(l.name), 0x00, ...uleb(i)]))),

@@ -33,6 +33,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { adamwUpdateWebGpu } from "./adamw_webgpu.ts";
+import { adamwUpdateWasm } from "./adamw_wasm.ts";
 import { ownWebGpuKernels } from "../model/kernels.ts";
 
 /** Hyperparameters of {@linkcode createAdamW}. Defaults are the covers80 hparams with PyTorch's eps and decay. */
@@ -173,8 +174,10 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
       if (gradScale !== undefined && gradScale.size !== 1) {
         throw new RangeError(`AdamW: 'gradScale' must have one element, got shape [${gradScale.shape}]`);
       }
-      // webgpu: three WGSL kernels per parameter (adamw_webgpu.ts); elsewhere the same arithmetic as tfjs ops.
+      // webgpu: three WGSL kernels per parameter (adamw_webgpu.ts); wasm: one SIMD pass (adamw_wasm.ts); elsewhere the
+      // same arithmetic as tfjs ops.
       const fused = ownWebGpuKernels(tf.getBackend());
+      const simd = tf.getBackend() === "wasm";
       const one = fused && gradScale === undefined ? tf.scalar(1) : undefined;
       for (const [name, p, g] of work) {
         let slot = slots.get(name);
@@ -188,6 +191,7 @@ export function createAdamW(options: AdamWOptions = {}): AdamW {
         const s = slot;
         const update = (): { p: tf.Tensor; m: tf.Tensor; v: tf.Tensor } => {
           const decay = 1 - lr * weightDecay;
+          if (simd) return adamwUpdateWasm(p, g, s.m, s.v, gradScale, { beta1, beta2, decay, stepSize, bc2Sqrt, eps });
           if (fused) {
             return adamwUpdateWebGpu(p, g, s.m, s.v, gradScale ?? one!, {
               beta1,

@@ -107,22 +107,34 @@ Deno.test("SIMD module: valid, and every loop computes its expressions exactly (
   const lanes = 12, bytes = 4 * lanes;
   const f = new Float32Array(memory.buffer);
   const row = (i: number) => f.subarray(i * lanes, (i + 1) * lanes);
+  const uniformAt = 14 * lanes; // uniforms: single floats after the 14 rows
   const fr = Math.fround;
-  const evaluate = (e: Expr, ins: number[]): number => {
+  const evaluate = (e: Expr, ins: number[], us: number[]): number => {
     if (typeof e === "number") return ins[e]!;
-    const [a, b] = [evaluate(e[1], ins), evaluate(e[2], ins)];
-    if (e[0] === "mask") return b > 0 ? a : 0;
-    return fr(e[0] === "+" ? a + b : e[0] === "-" ? a - b : a * b);
+    if (!Array.isArray(e)) return us[(e as { u: number }).u]!;
+    const t = e as Exclude<Expr, number | { u: number }>;
+    if (t[0] === "sqrt") return fr(Math.sqrt(evaluate(t[1], ins, us)));
+    const [a, b] = [evaluate(t[1], ins, us), evaluate(t[2], ins, us)];
+    if (t[0] === "mask") return b > 0 ? a : 0;
+    return fr(t[0] === "+" ? a + b : t[0] === "-" ? a - b : t[0] === "*" ? a * b : a / b);
   };
   for (const loop of LOOPS) {
-    f.set(randn(14 * lanes).map((v, i) => (i % 5 === 0 ? 0 : v))); // some exact zeros, for the mask
+    const uniforms = loop.uniforms ?? 0;
+    // Some exact zeros, for the mask; with uniforms (AdamW) positive values, so that the square roots are real.
+    f.set(randn(14 * lanes).map((v, i) => (i % 5 === 0 ? 0 : uniforms > 0 ? Math.abs(v) : v)));
+    const us = Array.from({ length: uniforms }, (_, i) => fr(0.05 + 0.1 * i));
+    f.set(us, uniformAt);
     const before = Array.from({ length: 14 }, (_, i) => Float32Array.from(row(i)));
-    const ptrs = [...Array.from({ length: loop.inputs }, (_, i) => i), ...loop.outputs.map((_, o) => 7 + o)];
-    simd[loop.name]!(...ptrs.map((i) => i * bytes), bytes);
+    const ptrs = [
+      ...Array.from({ length: loop.inputs }, (_, i) => i * bytes),
+      ...us.map((_, i) => 4 * (uniformAt + i)),
+      ...loop.outputs.map((_, o) => (7 + o) * bytes),
+    ];
+    simd[loop.name]!(...ptrs, bytes);
     for (let j = 0; j < lanes; j++) {
       const ins = before.slice(0, loop.inputs).map((r) => r[j]!);
       loop.outputs.forEach((e, o) => {
-        const want = loop.accumulate ? fr(before[7 + o]![j]! + evaluate(e, ins)) : evaluate(e, ins);
+        const want = loop.accumulate ? fr(before[7 + o]![j]! + evaluate(e, ins, us)) : evaluate(e, ins, us);
         assertEquals(row(7 + o)[j], want, `${loop.name} output ${o} lane ${j}`);
       });
     }
