@@ -28,7 +28,6 @@ import {
   disposeGradients,
   type LossOptions,
   type StepResult,
-  trainableNames,
   type TrainStepOptions,
 } from "./train_step.ts";
 import type { HostBatchNormStats, ShardResult, TrainWorkerReply, TrainWorkerRequest } from "./train_serve.ts";
