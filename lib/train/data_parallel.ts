@@ -30,7 +30,13 @@ import {
   type StepResult,
   type TrainStepOptions,
 } from "./train_step.ts";
-import type { HostBatchNormStats, ShardResult, TrainWorkerReply, TrainWorkerRequest } from "./train_serve.ts";
+import type {
+  HostBatchNormStats,
+  PackedValues,
+  ShardResult,
+  TrainWorkerReply,
+  TrainWorkerRequest,
+} from "./train_serve.ts";
 import { startModelWorkers, workerUrl } from "../model/_workers.ts";
 
 /** A batch on the host: chunks (B, T, F) row-major, and one label per chunk. */
@@ -265,35 +271,45 @@ export async function createTrainPool(
   };
 
   // Whether each worker holds the current parameters and running statistics (they change with every applied step),
-  // and the current values on the host, read once per change.
+  // and the current values on the host, packed in one array, read once per change.
   const current = workers.map(() => true);
-  let host: Promise<Record<string, Float32Array>> | null = null;
-  const readHost = async (p: ModelParams) => {
-    const out: Record<string, Float32Array> = {};
-    for (const [name, v] of [...p.trainable, ...p.buffers]) out[name] = (await v.data()) as Float32Array;
-    return out;
+  let host: Promise<PackedValues> | null = null;
+  const readHost = async (p: ModelParams): Promise<PackedValues> => {
+    const vars = [...p.trainable, ...p.buffers];
+    const data = new Float32Array(vars.reduce((n, [, v]) => n + v.size, 0));
+    let at = 0;
+    for (const [, v] of vars) data.set((await v.data()) as Float32Array, (at += v.size) - v.size);
+    return { names: vars.map(([name]) => name), data };
   };
-  /** What worker k must be sent with its next request: the current values, or null when it has them. */
-  const valuesFor = async (k: number, p: ModelParams): Promise<Record<string, Float32Array> | null> => {
+  /**
+   * What worker k must be sent with its next request: the current values (transferred: the last worker to need them
+   * gets the array itself, the others copies), or null when it has them.
+   */
+  const valuesFor = async (k: number, p: ModelParams): Promise<PackedValues | null> => {
     if (current[k]) return null;
     current[k] = true;
-    return await (host ??= readHost(p));
+    const last = current.every(Boolean); // decided now: the others got their copies before this one's transfer
+    const values = (host ??= readHost(p));
+    if (last) host = null;
+    const h = await values;
+    return last ? h : { names: h.names, data: h.data.slice() };
   };
   const changed = () => {
     current.fill(false);
     host = null;
   };
-  /** Posts a request to worker k at once (x is transferred, the values copied: a cpu backend's read is the variable's storage). */
+  /** Posts a request to worker k at once (x and the values are transferred). */
   const post = <A extends Answer>(
     k: number,
     msg: { type: "train-step" | "train-embed"; x: Float32Array } & Record<string, unknown>,
-    values: Record<string, Float32Array> | null,
+    values: PackedValues | null,
   ): Promise<A> => {
     if (closed) return Promise.reject(new Error("training pool closed"));
     const id = nextId++;
+    const transfer = [msg.x.buffer as ArrayBuffer, ...(values ? [values.data.buffer as ArrayBuffer] : [])];
     return new Promise<A>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (m: Answer) => void, reject });
-      workers[k]!.postMessage({ ...msg, id, params: values } as TrainWorkerRequest, [msg.x.buffer as ArrayBuffer]);
+      workers[k]!.postMessage({ ...msg, id, params: values } as TrainWorkerRequest, transfer);
     });
   };
 

@@ -32,6 +32,12 @@ export interface ShardResult {
   stats: Record<string, HostBatchNormStats>;
 }
 
+/** Tensor values by name, packed in one array in the order of `names` (each takes its parameter's size). */
+export interface PackedValues {
+  names: string[];
+  data: Float32Array;
+}
+
 /** Messages to a training worker. */
 export type TrainWorkerRequest =
   | { type: "train-init"; backend: "cpu" | "wasm"; config: ModelConfig; tensors: TensorMap }
@@ -39,7 +45,7 @@ export type TrainWorkerRequest =
     type: "train-step";
     id: number;
     /** New values of the trained parameters and running statistics, or null when the worker has them. */
-    params: Record<string, Float32Array> | null;
+    params: PackedValues | null;
     x: Float32Array;
     shape: [number, number, number];
     labels: Int32Array;
@@ -50,7 +56,7 @@ export type TrainWorkerRequest =
   | {
     type: "train-embed";
     id: number;
-    params: Record<string, Float32Array> | null;
+    params: PackedValues | null;
     x: Float32Array;
     shape: [number, number, number];
   };
@@ -64,10 +70,14 @@ export type TrainWorkerReply =
 
 /**
  * Reads a shard's gradients back to the host and disposes them. The arrays are copies that no tensor shares (the cpu
- * backend's reads return a tensor's own storage), so they can be transferred.
+ * backend's reads return a tensor's own storage, so they are copied once more there), so they can be transferred.
  */
 export async function readShard(g: BatchGradients): Promise<ShardResult> {
-  const own = async (t: tf.Tensor) => ((await t.data()) as Float32Array).slice();
+  const copied = tf.getBackend() === "wasm"; // tfjs-wasm's reads copy out of its heap already
+  const own = async (t: tf.Tensor) => {
+    const a = (await t.data()) as Float32Array;
+    return copied ? a : a.slice();
+  };
   const lossTensor = tf.stack(g.losses);
   try {
     const losses = Array.from(await lossTensor.data()) as ShardResult["losses"];
@@ -104,9 +114,11 @@ export function serveTrainJobs(): void {
       if (!params) throw new Error("training worker: step before init");
       const p = await params;
       if (msg.params) {
-        for (const [name, data] of Object.entries(msg.params)) {
+        let at = 0;
+        for (const name of msg.params.names) {
           const v = getParam(p, name);
-          tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
+          tf.tidy(() => v.assign(tf.tensor(msg.params!.data.subarray(at, at + v.size), v.shape)));
+          at += v.size;
         }
       }
       if (msg.type === "train-embed") {

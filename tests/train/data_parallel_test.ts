@@ -106,6 +106,8 @@ for (
     // Shards of at most 2 chunks x 20 frames: 4, two per thread (gradient accumulation on both).
     [2, 40, [[0, 2], [2, 4], [4, 6], [6, 8]]],
     [1, 60, [[0, 2], [2, 5], [5, 8]]],
+    // Two workers: the first gets a copy of the parameters, the last the array itself.
+    [3, Infinity, [[0, 2], [2, 5], [5, 8]]],
   ] as const
 ) {
   Deno.test(`createTrainPool(): ${threads} thread(s), shards of <= ${maxShardFrames} frames, step exactly as the shards computed here and combined`, async () => {
