@@ -292,11 +292,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           });
           const stepOptions = { ...losses, lr, clipNorm: num(hp, "clip_grad_norm"), prng };
           let r;
-          if (pool) r = await pool.step(params, optimizer, b, stepOptions);
-          else {
-            const x = tf.tensor3d(b.x, b.shape);
-            r = await trainStep(params, optimizer, x, b.labels, stepOptions);
-            x.dispose();
+          try {
+            if (pool) r = await pool.step(params, optimizer, b, stepOptions);
+            else {
+              const x = tf.tensor3d(b.x, b.shape);
+              r = await trainStep(params, optimizer, x, b.labels, stepOptions);
+              x.dispose();
+            }
+          } catch (e) {
+            throw heapFullError(e, state.step, b.shape, maxShardFrames, ckptDir, state.epoch);
           }
           if (!r.finite) {
             state.nonFinite++;
@@ -412,6 +416,29 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     bestEpoch: state.earlyStop.bestEpoch || state.epoch,
     ...(initialMap ? { initialMap } : {}),
   };
+}
+
+/**
+ * tfjs-wasm aborts with a bare `Aborted()` when its 4 GiB heap is full: the error says what ran out and what to change
+ * (the shard size estimate of `wasmShardFrames` may be low for an unusual model). Other errors pass unchanged.
+ */
+export function heapFullError(
+  e: unknown,
+  step: number,
+  shape: readonly number[],
+  maxShardFrames: number,
+  ckptDir: string,
+  epoch: number,
+): unknown {
+  if (!(e instanceof Error) || !/Aborted\(|out of memory|cannot allocate/i.test(e.message)) return e;
+  return new Error(
+    `step ${step}: the wasm backend ran out of memory on a batch of [${shape}] (${e.message.split("\n")[0]}). ` +
+      `tfjs-wasm's heap ends at 4 GiB; shards were capped at ${maxShardFrames} frames. Lower batch_size or ` +
+      `chunk_frame, or train on WebGPU. The last checkpoint is ${
+        epoch > 0 ? join(ckptDir, checkpointName("g", epoch)) : "none (epoch 1)"
+      }.`,
+    { cause: e },
+  );
 }
 
 function samplerState(state: TrainState, name: string): { state?: { prng: number; labels: number[] } } {

@@ -7,7 +7,7 @@ import { extractFeatures } from "../../lib/data/extract.ts";
 import { createJobRunner } from "../../lib/data/job_runner.ts";
 import { initBackend } from "../../lib/model/backend.ts";
 import { resolveTrainHparams } from "../../lib/train/train_hparams.ts";
-import { train, TrainingDivergedError } from "../../lib/train/train.ts";
+import { heapFullError, train, TrainingDivergedError } from "../../lib/train/train.ts";
 import { listCheckpoints } from "../../lib/train/checkpoint.ts";
 import { loadModelDir } from "../../lib/model/load_model.ts";
 import { disposeParams } from "../../lib/model/params.ts";
@@ -130,4 +130,15 @@ Deno.test("train() data-parallel over 2 threads: trains, and a resumed run ends 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("heapFullError(): tfjs-wasm's bare Aborted() becomes an error that says what ran out; others pass", () => {
+  const abort = new Error("Aborted(). Build with -sASSERTIONS for more info.");
+  const e = heapFullError(abort, 7, [16, 1125, 96], 9189, "egs/x/checkpoints", 2) as Error;
+  for (const part of ["step 7", "[16,1125,96]", "4 GiB", "9189 frames", "batch_size", "g_00000002.safetensors"]) {
+    assertOk(e.message.includes(part), e.message);
+  }
+  assertEquals(e.cause, abort);
+  const other = new RangeError("something else");
+  assertEquals(heapFullError(other, 1, [2], 10, "c", 0), other);
 });
