@@ -132,6 +132,45 @@ export function shardBatch(labels: ArrayLike<number>, shards: number, maxSize = 
   return cuts.slice(0, -1).map((c, k) => [c, cuts[k + 1]!]);
 }
 
+/**
+ * The shards of a batch as lists of chunk indices. Where the batch holds at least two works per shard, or a single
+ * work, these are {@linkcode shardBatch}'s contiguous shards. Otherwise (e.g. 4 works of 8 versions in 4 shards, as wasm's
+ * heap makes of the covers80 config's batches) each work is halved and the halves are paired across works, (A₂ B₁),
+ * (B₂ C₁), …, (Z₂ A₁), and the shards are cut from that order, between pairs where one is near: each shard then holds
+ * two works (batch-hard triplet mining needs a negative in its shard). That holds whenever the cuts fall between pairs,
+ * e.g. when the number of shards divides the number of works of equal size.
+ *
+ * @returns indices per shard; together each index once
+ */
+export function shardIndices(labels: ArrayLike<number>, shards: number, maxSize = Infinity): number[][] {
+  const b = labels.length;
+  const runs: [number, number][] = [];
+  for (let i = 0; i < b; i++) {
+    if (i === 0 || labels[i] !== labels[i - 1]) runs.push([i, i + 1]);
+    else runs.at(-1)![1] = i + 1;
+  }
+  const s = Math.max(1, Math.min(Math.floor(shards), Math.floor(b / 2)));
+  const range = (a: number, e: number) => Array.from({ length: e - a }, (_, i) => a + i);
+  if (runs.length >= 2 * s || runs.length < 2) return shardBatch(labels, shards, maxSize).map(([a, e]) => range(a, e));
+  const halves = runs.flatMap(([a, e]) => {
+    const mid = a + Math.ceil((e - a) / 2);
+    return [range(a, mid), range(mid, e)];
+  });
+  const rotated = [...halves.slice(1), halves[0]!];
+  const order = rotated.flat();
+  // Cuts snap to the pairs' edges (pair j = halves 2j, 2j + 1 of the rotated list) as they snap to works' edges.
+  const pairOf = rotated.flatMap((h, j) => h.map(() => j >> 1));
+  return shardBatch(pairOf, shards, maxSize).map(([a, e]) => order.slice(a, e));
+}
+
+/** The chunks `indices` of a batch, in that order, as a batch of their own. */
+export function gatherShard(batch: HostBatch, indices: readonly number[]): HostBatch {
+  const [, t, f] = batch.shape, row = t * f;
+  const x = new Float32Array(indices.length * row);
+  indices.forEach((i, j) => x.set(batch.x.subarray(i * row, (i + 1) * row), j * row));
+  return { x, shape: [indices.length, t, f], labels: Int32Array.from(indices, (i) => batch.labels[i]!) };
+}
+
 /** One dropout seed per shard, drawn from the training prng (so that a run stays reproducible and resumable). */
 export function shardSeeds(prng: Prng, shards: number): number[] {
   return Array.from({ length: shards }, () => Math.floor(prng.next() * 2 ** 32) >>> 0);
@@ -318,27 +357,23 @@ export async function createTrainPool(
     close,
     async step(params, optimizer, batch, options) {
       if (closed) throw new Error("training pool closed");
-      const { x, shape: [size, t, f], labels } = batch;
+      const { shape: [size, t], labels } = batch;
       // Shards i = 0, 1, ... go to thread i mod threads (0: this one); more shards than threads where one would not fit.
       const maxSize = Math.max(2, Math.floor(maxShardFrames / t));
-      const ranges = shardBatch(labels, Math.max(threads, Math.ceil(size / maxSize)), maxSize);
-      const seeds = shardSeeds(options.prng, ranges.length);
+      const parts = shardIndices(labels, Math.max(threads, Math.ceil(size / maxSize)), maxSize);
+      const seeds = shardSeeds(options.prng, parts.length);
       // Everything but the prng (a worker gets a seed): the options travel by structured clone.
       const lossOptions = Object.fromEntries(
         SHARD_OPTIONS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
       ) as LossOptions & { dropout?: number };
-      const shard = ([a, b]: [number, number]) => ({
-        x: x.slice(a * t * f, b * t * f),
-        labels: labels.slice(a, b),
-        shape: [b - a, t, f] as [number, number, number],
-      });
+      const shard = (indices: number[]) => gatherShard(batch, indices);
       // Every worker's shards are posted before this thread's start (they run synchronously); the parameters go with
       // a worker's first.
       const values = await Promise.all(
-        workers.map((_, k) => (ranges.length > k + 1 ? valuesFor(k, params) : Promise.resolve(null))),
+        workers.map((_, k) => (parts.length > k + 1 ? valuesFor(k, params) : Promise.resolve(null))),
       );
       const remote = new Map<number, Promise<ShardResult & Answer>>();
-      ranges.forEach((r, i) => {
+      parts.forEach((r, i) => {
         const k = (i % threads) - 1;
         if (k < 0) return;
         const msg = { type: "train-step" as const, ...shard(r), seed: seeds[i]!, options: lossOptions };
@@ -349,7 +384,7 @@ export async function createTrainPool(
       const local = new Map<number, BatchGradients>();
       let combined: BatchGradients | undefined;
       try {
-        ranges.forEach((r, i) => {
+        parts.forEach((r, i) => {
           if (i % threads !== 0) return;
           const own = shard(r);
           const xs = tf.tensor3d(own.x, own.shape);
@@ -359,8 +394,8 @@ export async function createTrainPool(
             xs.dispose();
           }
         });
-        const all = await Promise.all(ranges.map((_, i) => local.get(i) ?? remote.get(i)!));
-        combined = await combineShards(all, ranges.map(([a, b]) => b - a));
+        const all = await Promise.all(parts.map((_, i) => local.get(i) ?? remote.get(i)!));
+        combined = await combineShards(all, parts.map((r) => r.length));
         const r = await applyGradients(params, optimizer, combined, options);
         if (r.finite) changed();
         return r;

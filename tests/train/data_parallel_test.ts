@@ -12,7 +12,9 @@ import {
   combineBatchNormStats,
   combineShards,
   createTrainPool,
+  gatherShard,
   shardBatch,
+  shardIndices,
   shardSeeds,
   wasmShardFrames,
 } from "../../lib/train/data_parallel.ts";
@@ -45,6 +47,30 @@ Deno.test("shardBatch(): cuts between works when one is near the even cut, else 
       );
       if (k > 0) assertEquals(a, r[k - 1]![1]);
     });
+  }
+});
+
+Deno.test("shardIndices(): two works per shard where the batch has fewer than two per shard (halves paired)", () => {
+  const seq = (a: number, e: number) => Array.from({ length: e - a }, (_, i) => a + i);
+  assertEquals(shardIndices(runs(8, 8, 8, 8), 2), [seq(0, 16), seq(16, 32)]); // enough works: contiguous
+  assertEquals(shardIndices(runs(8), 2), [seq(0, 4), seq(4, 8)]); // one work
+  assertEquals(shardIndices(runs(8, 8, 8, 8), 4), [
+    [...seq(4, 8), ...seq(8, 12)],
+    [...seq(12, 16), ...seq(16, 20)],
+    [...seq(20, 24), ...seq(24, 28)],
+    [...seq(28, 32), ...seq(0, 4)],
+  ]);
+  assertEquals(shardIndices(runs(2, 3, 3), 2), [[1, 2, 3], [4, 5, 6, 7, 0]]); // cut between the pairs (A₂ B₁) | (B₂ C₁)
+  const prng = createPrng(8);
+  for (let trial = 0; trial < 200; trial++) {
+    const works = prng.int(1, 6), m = prng.int(2, 8), shards = prng.int(1, 8), maxSize = prng.int(2, 40);
+    const labels = runs(...new Array<number>(works).fill(m));
+    const parts = shardIndices(labels, shards, maxSize);
+    assertEquals(parts.flat().sort((a, b) => a - b), seq(0, works * m), `${works} x ${m} / ${shards}`);
+    assertOk(parts.every((p) => p.length >= 2));
+    if (works >= 2 && works % parts.length === 0) {
+      for (const p of parts) assertOk(new Set(p.map((i) => labels[i])).size >= 2, `${works} x ${m} / ${shards}: ${p}`);
+    }
   }
 });
 
@@ -101,13 +127,13 @@ Deno.test("combineShards(): losses and gradients are the chunk-weighted means of
 });
 
 for (
-  const [threads, maxShardFrames, wantRanges] of [
-    [2, Infinity, [[0, 5], [5, 8]]],
+  const [threads, maxShardFrames, wantParts] of [
+    [2, Infinity, [[1, 2, 3], [4, 5, 6, 7, 0]]],
     // Shards of at most 2 chunks x 20 frames: 4, two per thread (gradient accumulation on both).
-    [2, 40, [[0, 2], [2, 4], [4, 6], [6, 8]]],
-    [1, 60, [[0, 2], [2, 5], [5, 8]]],
+    [2, 40, [[1, 2], [3, 4], [5, 6], [7, 0]]],
+    [1, 60, [[1, 2, 3], [4, 5], [6, 7, 0]]],
     // Two workers: the first gets a copy of the parameters, the last the array itself.
-    [3, Infinity, [[0, 2], [2, 5], [5, 8]]],
+    [3, Infinity, [[1, 2, 3], [4, 5], [6, 7, 0]]],
   ] as const
 ) {
   Deno.test(`createTrainPool(): ${threads} thread(s), shards of <= ${maxShardFrames} frames, step exactly as the shards computed here and combined`, async () => {
@@ -134,17 +160,18 @@ for (
         const x = Float32Array.from({ length: 8 * 20 * 96 }, () => -40 + 20 * data.normal());
         const a = await pool.step(pooled, optA, { x, shape, labels }, { ...options, prng: prngA });
         // The same by hand: shard, compute each, read back the workers' (i mod threads > 0), combine, apply.
-        const ranges = shardBatch(labels, wantRanges.length, maxShardFrames / 20);
-        assertEquals(ranges, wantRanges.map(([s, e]) => [s, e]));
-        const seeds = shardSeeds(prngB, ranges.length);
+        const parts = shardIndices(labels, wantParts.length, maxShardFrames / 20);
+        assertEquals(parts, wantParts.map((p) => [...p]));
+        const seeds = shardSeeds(prngB, parts.length);
         const shards = [];
-        for (const [k, [s, e]] of ranges.entries()) {
-          const xs = tf.tensor3d(x.slice(s * 20 * 96, e * 20 * 96), [e - s, 20, 96]);
-          const g = computeGradients(here, xs, labels.slice(s, e), { ...options, prng: createPrng(seeds[k]!) });
+        for (const [k, p] of parts.entries()) {
+          const s = gatherShard({ x, shape, labels }, p);
+          const xs = tf.tensor3d(s.x, s.shape);
+          const g = computeGradients(here, xs, s.labels, { ...options, prng: createPrng(seeds[k]!) });
           xs.dispose();
           shards.push(k % threads === 0 ? g : await readShard(g));
         }
-        const combined = await combineShards(shards, ranges.map(([s, e]) => e - s));
+        const combined = await combineShards(shards, parts.map((p) => p.length));
         const b = await applyGradients(here, optB, combined, options);
         disposeGradients(combined);
         shards.forEach((g, k) => k % threads === 0 && disposeGradients(g as Parameters<typeof disposeGradients>[0]));
