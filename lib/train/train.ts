@@ -241,6 +241,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     ? await createTrainPool(params, { threads: workers, backend, maxShardFrames })
     : undefined;
   if (pool) {
+    const perShard = Math.floor(
+      batchSize / Math.max(workers, Math.ceil((batchSize * Math.max(...chunkFrames)) / maxShardFrames)),
+    );
+    if (perShard < 4) {
+      log(
+        `warning: shards of ~${perShard} chunks: each BatchNorm normalises over so few chunks that its statistics are ` +
+          "noisy; fewer --workers or a larger batch_size keep training closer to one thread's",
+      );
+    }
     log(
       `train: each batch split over ${workers} thread(s)` +
         (tooBig ? `, in shards of at most ${maxShardFrames} frames (wasm's 4 GiB heap)` : "") +

@@ -119,6 +119,7 @@ Deno.test("train() data-parallel over 2 threads: trains, and a resumed run ends 
       log: (l) => lines.push(l),
     });
     assertOk(lines.some((l) => l.includes("split over 2 thread")), lines.join("\n"));
+    assertOk(lines.some((l) => l.startsWith("warning: shards of ~2 chunks")), lines.join("\n")); // batch 4 over 2
     assertOk(unbroken.history.every((r) => Number.isFinite(r.train.total) && r.train.total > 0));
     await train({ egsDir: join(dir, "b"), hparams: hparams(dir, 1), workers: 2 });
     const resumed = await train({ egsDir: join(dir, "b"), hparams: hparams(dir, 2), workers: 2 });
