@@ -28,7 +28,7 @@ import { createAdamW } from "../lib/train/adamw.ts";
 import { computeLosses, trainStep } from "../lib/train/train_step.ts";
 import { embedBatch } from "../lib/train/train.ts";
 import { createEmbedPool } from "../lib/model/embed_pool.ts";
-import { createTrainPool, wasmShardFrames } from "../lib/train/data_parallel.ts";
+import { createTrainPool, shardCount, wasmShardFrames } from "../lib/train/data_parallel.ts";
 import { cpus } from "node:os";
 import {
   changeTempo,
@@ -371,7 +371,7 @@ async function benchModel(
         what: `${what}, B=${b}, T=${o.frames}, ${o.blocks} blocks, ${config.numClasses} classes, ${backend}` +
           (pool ? `, ${pool.concurrency} workers` : "") +
           (trainPool && trainPool.threads > 1 ? `, data-parallel over ${trainPool.threads} threads` : "") +
-          (trainPool && Math.ceil(b / Math.max(2, Math.floor(maxShardFrames / o.frames))) > trainPool.threads
+          (trainPool && shardCount(b, o.frames, trainPool.threads, maxShardFrames) > trainPool.threads
             ? `, in shards of <= ${maxShardFrames} frames`
             : "") +
           (kind === "webgpu" ? `, ${webGpuKernels() === "ours" ? "our WGSL kernels" : "tfjs kernels"}` : ""),

@@ -5,7 +5,8 @@
  * chunks, and this thread clips them and takes the AdamW step; the workers get the new parameters with their next
  * shard. That is PyTorch DDP's scheme, the one the original's `distribute` mode used, with its semantics:
  * - each BatchNorm normalises a shard with the shard's own statistics, and batch-hard triplet mining sees only its
- *   shard (shards are cut between works where possible, so that a work's versions stay together);
+ *   shard (shards are cut between works where possible, so that a work's versions stay together, and hold two works
+ *   each: {@linkcode shardIndices});
  * - the focal and center losses, the clipping and AdamW see the whole batch, as in one thread;
  * - the running statistics are updated with the statistics of the whole batch, combined from the shards (DDP keeps
  *   rank 0's only).
@@ -13,9 +14,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ModelParams } from "../model/params.ts";
+import { type ModelParams, paramsToTensors } from "../model/params.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { paramsToTensors } from "../model/params.ts";
 import type { BatchNormStats } from "../model/model.ts";
 import { createPrng, type Prng } from "../data/prng.ts";
 import type { AdamW } from "./adamw.ts";
@@ -85,6 +85,18 @@ export const MIN_SHARD_FRAMES = 1000;
 export function wasmShardFrames(config: ModelConfig): number {
   const mibPerFrame = (0.1 + 0.045 * config.numBlocks) * (config.outputDims / 128);
   return Math.max(1, Math.floor(3400 / mibPerFrame));
+}
+
+/**
+ * How many shards a batch of `size` chunks of `frames` frames is cut into: one per thread, more where a shard would
+ * exceed `maxShardFrames` (as chunks, at least 2); {@linkcode shardIndices} may use fewer for a small batch.
+ */
+export function shardCount(size: number, frames: number, threads: number, maxShardFrames: number): number {
+  return Math.max(threads, Math.ceil(size / shardChunks(frames, maxShardFrames)));
+}
+
+function shardChunks(frames: number, maxShardFrames: number): number {
+  return Math.max(2, Math.floor(maxShardFrames / frames));
 }
 
 /**
@@ -359,8 +371,11 @@ export async function createTrainPool(
       if (closed) throw new Error("training pool closed");
       const { shape: [size, t], labels } = batch;
       // Shards i = 0, 1, ... go to thread i mod threads (0: this one); more shards than threads where one would not fit.
-      const maxSize = Math.max(2, Math.floor(maxShardFrames / t));
-      const parts = shardIndices(labels, Math.max(threads, Math.ceil(size / maxSize)), maxSize);
+      const parts = shardIndices(
+        labels,
+        shardCount(size, t, threads, maxShardFrames),
+        shardChunks(t, maxShardFrames),
+      );
       const seeds = shardSeeds(options.prng, parts.length);
       // Everything but the prng (a worker gets a seed): the options travel by structured clone.
       const lossOptions = Object.fromEntries(

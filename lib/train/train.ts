@@ -24,7 +24,7 @@ import { classify, embed } from "../model/model.ts";
 import { createAdamW } from "./adamw.ts";
 import { lrAt, type LrScheduleOptions } from "./lr_schedule.ts";
 import { computeLosses, type LossOptions, trainStep } from "./train_step.ts";
-import { createTrainPool, wasmShardFrames } from "./data_parallel.ts";
+import { createTrainPool, shardCount, wasmShardFrames } from "./data_parallel.ts";
 import {
   checkpointName,
   type EarlyStopState,
@@ -241,9 +241,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     ? await createTrainPool(params, { threads: workers, backend, maxShardFrames })
     : undefined;
   if (pool) {
-    const perShard = Math.floor(
-      batchSize / Math.max(workers, Math.ceil((batchSize * Math.max(...chunkFrames)) / maxShardFrames)),
-    );
+    const perShard = Math.floor(batchSize / shardCount(batchSize, Math.max(...chunkFrames), workers, maxShardFrames));
     if (perShard < 4) {
       log(
         `warning: shards of ~${perShard} chunks: each BatchNorm normalises over so few chunks that its statistics are ` +
