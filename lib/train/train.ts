@@ -317,9 +317,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             if (state.nonFinite >= 3) {
               throw new TrainingDivergedError(
                 `training diverged: ${state.nonFinite} non-finite losses in a row at step ${state.step}; the last good ` +
-                  `checkpoint is ${
-                    state.epoch > 0 ? join(ckptDir, checkpointName("g", state.epoch)) : "none (epoch 1)"
-                  }; ` +
+                  `checkpoint is ${lastCheckpoint(ckptDir, state.epoch)}; ` +
                   "lower learning_rate or check the features",
               );
             }
@@ -425,6 +423,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 }
 
+/** The checkpoint of the last finished epoch, for error messages. */
+function lastCheckpoint(ckptDir: string, epoch: number): string {
+  return epoch > 0 ? join(ckptDir, checkpointName("g", epoch)) : "none (epoch 1)";
+}
+
 /**
  * tfjs-wasm aborts with a bare `Aborted()` when its 4 GiB heap is full: the error says what ran out and what to change
  * (the shard size estimate of `wasmShardFrames` may be low for an unusual model). Other errors pass unchanged.
@@ -441,9 +444,7 @@ export function heapFullError(
   return new Error(
     `step ${step}: the wasm backend ran out of memory on a batch of [${shape}] (${e.message.split("\n")[0]}). ` +
       `tfjs-wasm's heap ends at 4 GiB; shards were capped at ${maxShardFrames} frames. Lower batch_size or ` +
-      `chunk_frame, or train on WebGPU. The last checkpoint is ${
-        epoch > 0 ? join(ckptDir, checkpointName("g", epoch)) : "none (epoch 1)"
-      }.`,
+      `chunk_frame, or train on WebGPU. The last checkpoint is ${lastCheckpoint(ckptDir, epoch)}.`,
     { cause: e },
   );
 }
