@@ -37,10 +37,12 @@ export function adamwUpdateValues(
   out.p.set(adamwParamValues(part(x.p), m, v, c), from);
 }
 
+/** Registered on first use (the model's wasm kernels register with the backend, in `registerWasmKernels`). */
 function register(): void {
   if (tf.getKernel(ADAMW, "wasm")) return;
   tf.registerKernel(wasmKernel<Constants>(ADAMW, (b, { p, g, m, v, scale }, c) => {
-    const outs = [p, m, v].map(() => b.makeOutput(p!.shape, "float32"));
+    const outs = Array.from({ length: 3 }, () => b.makeOutput(p!.shape, "float32")); // p', m', v'
+
     const n = tf.util.sizeFromShape(p!.shape), whole = n - (n % 4);
     const at = (t: tf.TensorInfo) => b.getMemoryOffset(t.dataId);
     // The uniforms, as single floats: the scale is read where the clip left it (no read-back).
