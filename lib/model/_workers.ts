@@ -4,6 +4,10 @@
  *
  * @module
  */
+import { initBackend } from "./backend.ts";
+import type { ModelConfig } from "./config.ts";
+import { type ModelParams, paramsFromTensors } from "./params.ts";
+import type { TensorMap } from "./safetensors.ts";
 
 /**
  * A worker's entry: `entry` beside `moduleUrl` when running from source; inside a single-file bundle (where every
@@ -72,4 +76,19 @@ export async function startModelWorkers<Init, R extends Reply>(
     throw e;
   }
   return workers;
+}
+
+/**
+ * The worker side of {@linkcode startModelWorkers}: starts the backend and loads the model from the init message, then
+ * answers ready, or the error (which the pool reports with id -1).
+ *
+ * @returns the model, for the requests that follow (they await it; a failed load fails them too)
+ */
+export function loadWorkerModel(
+  init: { backend: "cpu" | "wasm"; config: ModelConfig; tensors: TensorMap },
+  answer: { ready: () => void; error: (message: string) => void },
+): Promise<ModelParams> {
+  const params = initBackend(init.backend).then(() => paramsFromTensors(init.tensors, init.config));
+  params.then(answer.ready, (e) => answer.error((e as Error).message));
+  return params;
 }

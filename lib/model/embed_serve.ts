@@ -6,9 +6,9 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { initBackend } from "./backend.ts";
 import type { ModelConfig } from "./config.ts";
-import { type ModelParams, paramsFromTensors } from "./params.ts";
+import type { ModelParams } from "./params.ts";
+import { loadWorkerModel } from "./_workers.ts";
 import type { TensorMap } from "./safetensors.ts";
 import { embedBatch } from "../train/train.ts";
 
@@ -32,13 +32,10 @@ export function serveEmbedJobs(): void {
   self.onmessage = async (ev: MessageEvent<EmbedWorkerRequest>) => {
     const msg = ev.data;
     if (msg.type === "embed-init") {
-      params = initBackend(msg.backend).then(() => paramsFromTensors(msg.tensors, msg.config));
-      try {
-        await params;
-        reply({ type: "embed-ready" });
-      } catch (e) {
-        reply({ type: "embed-error", id: -1, message: (e as Error).message });
-      }
+      params = loadWorkerModel(msg, {
+        ready: () => reply({ type: "embed-ready" }),
+        error: (message) => reply({ type: "embed-error", id: -1, message }),
+      });
       return;
     }
     if (msg.type === "embed-close") {

@@ -9,9 +9,9 @@
  */
 /// <reference lib="deno.worker" />
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../model/backend.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { getParam, type ModelParams, paramsFromTensors } from "../model/params.ts";
+import { getParam, type ModelParams } from "../model/params.ts";
+import { loadWorkerModel } from "../model/_workers.ts";
 import type { TensorMap } from "../model/safetensors.ts";
 import { createPrng } from "../data/prng.ts";
 import { embedBatch } from "./train.ts";
@@ -101,13 +101,10 @@ export function serveTrainJobs(): void {
   self.onmessage = async (ev: MessageEvent<TrainWorkerRequest>) => {
     const msg = ev.data;
     if (msg.type === "train-init") {
-      params = initBackend(msg.backend).then(() => paramsFromTensors(msg.tensors, msg.config));
-      try {
-        await params;
-        reply({ type: "train-ready" });
-      } catch (e) {
-        reply({ type: "train-error", id: -1, message: (e as Error).message });
-      }
+      params = loadWorkerModel(msg, {
+        ready: () => reply({ type: "train-ready" }),
+        error: (message) => reply({ type: "train-error", id: -1, message }),
+      });
       return;
     }
     try {
