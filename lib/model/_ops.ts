@@ -12,7 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { webgpuConv2d } from "./conv2d_filter_grad.ts";
 import { winogradApplies, winogradConv2d, winogradConv2dBackward } from "./_winograd.ts";
-import { DEPTHWISE_FILTER_GRAD } from "./_wasm_kernels.ts";
+import { DEPTHWISE_FILTER_GRAD, wasmGemmApplies, wasmKernelsRegistered } from "./_wasm_kernels.ts";
 import { webgpuMatMul } from "./matmul_webgpu.ts";
 import { webgpuLayerNorm } from "./layer_norm_webgpu.ts";
 import { ownWebGpuKernels } from "./kernels.ts";
@@ -169,9 +169,24 @@ export function nativeOps(): Ops {
   };
 }
 
+/** `op(a) @ op(b)`, op transposing the last two axes where asked: the form the customGrad products are built on. */
+export type MatMulFn = (a: tf.Tensor, b: tf.Tensor, transposeA?: boolean, transposeB?: boolean) => tf.Tensor;
+
+/** Plain matMuls only (transposes as Transpose kernels): tfjs's transposed forms are slow or wrong on some backends. */
+const plainMatMul: MatMulFn = (a, b, ta = false, tb = false) => tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+
+/**
+ * The wasm product: tfjs-wasm's `BatchMatMul`, which runs on our GEMM (`_wasm_gemm.ts`, transposed operands read in
+ * place) where {@linkcode wasmGemmApplies}; otherwise {@linkcode matMulPerBatch} of plain operands.
+ */
+export const wasmMatMul: MatMulFn = (a, b, ta = false, tb = false) =>
+  wasmKernelsRegistered() && tf.getBackend() === "wasm" && wasmGemmApplies(a, b, ta, tb)
+    ? tf.matMul(a, b, ta, tb)
+    : matMulPerBatch(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+
 /**
  * `a @ b` with identical leading batch dims, as one 2-D matMul per batch element when the products are large. For
- * tfjs-wasm: its 2-D matMul runs
+ * tfjs-wasm's stock kernels, where our GEMM does not apply (n not a multiple of 4): its 2-D matMul runs
  * on XNNPACK (~14 GFLOP/s on the dev machine), its batched one on a generic loop (~1 GFLOP/s; 90 ms against 8 ms for
  * the 16 (281, 32)·(32, 281) products of one attention layer at B = 4).
  */
@@ -199,17 +214,17 @@ export function matMulPerBatch(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 /**
  * The customGrad forms, whose backward passes use only plain matMuls and data movement.
  *
- * @param mm the matMul to build on (batch dims identical): tfjs's, or {@linkcode matMulPerBatch} on wasm
+ * @param mm the matMul to build on (batch dims identical): plain tfjs matMuls, or {@linkcode wasmMatMul} on wasm
  */
-export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.matMul): Ops {
+export function gradSafeOps(mm: MatMulFn = plainMatMul): Ops {
   const plainMatMul = tf.customGrad(
     ((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
       save([a, b]);
       return {
         value: mm(a, b),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-          mm(dy, swapLast(saved[1]!)), // dA = dY·Bᵀ
-          mm(swapLast(saved[0]!), dy), // dB = Aᵀ·dY
+          mm(dy, saved[1]!, false, true), // dA = dY·Bᵀ
+          mm(saved[0]!, dy, true, false), // dB = Aᵀ·dY
         ],
       };
     }) as unknown as CustomGradFn,
@@ -273,8 +288,8 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
     ((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x, w]);
       return {
-        value: mm(x, tf.transpose(w)),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [mm(dy, saved[1]!), mm(tf.transpose(dy), saved[0]!)],
+        value: mm(x, w, false, true),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [mm(dy, saved[1]!), mm(dy, saved[0]!, true, false)],
       };
     }) as unknown as CustomGradFn,
   ) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
@@ -308,7 +323,7 @@ export function gradSafeOps(mm: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.m
  * @param backendName `tf.getBackend()`
  */
 export function createOps(backendName: string): Ops {
-  if (backendName === "wasm") return gradSafeOps(matMulPerBatch);
+  if (backendName === "wasm") return gradSafeOps(wasmMatMul);
   const native = nativeOps();
   if (backendName === "cpu") return { ...native, conv2d: gradSafeOps().conv2d };
   if (!ownWebGpuKernels(backendName)) {

@@ -13,13 +13,15 @@
  * kernels never write to their inputs). Also, Relu's gradient (tfjs: `dy · cast(step(x))`, three passes and two
  * temporaries; 160 ms for the first conv's output at B = 4) and the depthwise conv's filter gradient (a pad, slice,
  * multiply and sum per tap) run as single SIMD passes (`_wasm_simd.ts`) under wasm. Tests:
- * `tests/model/wasm_kernels_test.ts`.
+ * `tests/model/wasm_kernels_test.ts`. `BatchMatMul` runs on our relaxed-SIMD GEMM (`_wasm_gemm.ts`), which also reads
+ * transposed operands in place.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { winogradKernels } from "./_winograd.ts";
 import { simdTransforms } from "./_wasm_simd.ts";
+import { gemm, gemmApplies, gemmModule, gemmScratchBytes } from "./_wasm_gemm.ts";
 
 /** What our wasm kernels use of tfjs-wasm's backend object (not exported by the package). */
 export interface WasmBackendLike {
@@ -188,6 +190,26 @@ export function depthwiseFilterGrad(
 /** Name of the depthwise filter-gradient kernel registered for wasm (inputs x, dy; attribute k). */
 export const DEPTHWISE_FILTER_GRAD = "CoverHunterDepthwiseFilterGrad";
 
+/**
+ * Whether tfjs-wasm's `BatchMatMul` of these operands runs on our GEMM once {@linkcode registerWasmKernels} ran:
+ * float32, rank >= 2, n a multiple of 4, nothing empty, leading (batch) dims equal or one side without any (size 1).
+ */
+export function wasmGemmApplies(
+  a: { shape: number[]; dtype: string },
+  b: { shape: number[]; dtype: string },
+  transposeA = false,
+  transposeB = false,
+): boolean {
+  if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return false;
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const m = a.shape[transposeA ? ra - 1 : ra - 2]!, k = a.shape[transposeA ? ra - 2 : ra - 1]!;
+  const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
+  if (!gemmApplies(m, k, n) || k !== b.shape[transposeB ? rb - 1 : rb - 2]) return false;
+  const la = a.shape.slice(0, -2), lb = b.shape.slice(0, -2);
+  const one = (l: number[]) => l.every((d) => d === 1);
+  return one(la) || one(lb) || (la.length === lb.length && la.every((d, i) => d === lb[i]));
+}
+
 /** Registers `kernelFunc` for wasm in place of the stock kernel, which it may call back for cases it leaves. */
 function replace(
   name: string,
@@ -200,6 +222,11 @@ function replace(
 }
 
 let registered = false;
+
+/** Whether {@linkcode registerWasmKernels} has replaced the stock kernels (`BatchMatMul` on our GEMM among them). */
+export function wasmKernelsRegistered(): boolean {
+  return registered;
+}
 
 /**
  * Replaces tfjs-wasm's `Slice`, `Concat`, leading-axes `Sum` and `Identity` kernels with ones that read their
@@ -257,6 +284,32 @@ export function registerWasmKernels(): void {
             : tf.mul(g, tf.cast(tf.step(x), "float32")),
       };
     },
+  });
+  replace(tf.BatchMatMul, (args, stock) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (!wasmGemmApplies(a, b, transposeA, transposeB)) return stock(args);
+    const [ra, rb] = [a.shape.length, b.shape.length];
+    const m = a.shape[transposeA ? ra - 1 : ra - 2]!, k = a.shape[transposeA ? ra - 2 : ra - 1]!;
+    const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
+    const la = a.shape.slice(0, -2), lb = b.shape.slice(0, -2);
+    const lead = tf.util.sizeFromShape(la) >= tf.util.sizeFromShape(lb) ? la : lb;
+    const batch = tf.util.sizeFromShape(lead);
+    const be = args.backend as unknown as WasmBackendLike;
+    const out = be.makeOutput([...lead, m, n], "float32");
+    const scratch = heapAlloc(be, gemmScratchBytes(m, n) + 16);
+    try {
+      const g = gemmModule(be.wasm.asm.memory);
+      const [pa, pb, pc] = [a, b, out].map((t) => be.getMemoryOffset(t.dataId));
+      const sa = tf.util.sizeFromShape(la) === 1 ? 0 : 4 * m * k, sb = tf.util.sizeFromShape(lb) === 1 ? 0 : 4 * k * n;
+      for (let i = 0; i < batch; i++) {
+        const p = { a: pa! + i * sa, b: pb! + i * sb, c: pc! + 4 * i * m * n, m, k, n, transposeA, transposeB };
+        gemm(g, p, (scratch + 15) & ~15);
+      }
+    } finally {
+      be.wasm._free(scratch);
+    }
+    return out;
   });
   replace(tf.Slice, (args, stock) => {
     const x = args.inputs.x as tf.TensorInfo;

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { body, forLoop, I32, moduleBytes, op, V128 } from "./_wasm_asm.ts";
 
 /** The loops, bound to one memory: pointers to the inputs, then to the outputs, then the byte count. */
 export interface SimdTransforms {
@@ -33,87 +34,6 @@ export interface SimdTransforms {
   reluGrad(...args: number[]): void;
   mulAcc(...args: number[]): void;
   adamw(...args: number[]): void;
-}
-
-const I32 = 0x7f, V128 = 0x7b;
-const op = {
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  end: [0x0b],
-  brIf: (depth: number) => [0x0d, depth],
-  br: (depth: number) => [0x0c, depth],
-  get: (i: number) => [0x20, i],
-  set: (i: number) => [0x21, i],
-  i32Const: (v: number) => [0x41, ...sleb(v)],
-  i32Add: [0x6a],
-  i32GeU: [0x4f],
-  load: [0xfd, 0x00, 0x00, 0x00], // v128.load align=1 offset=0
-  store: [0xfd, 0x0b, 0x00, 0x00], // v128.store align=1 offset=0
-  add: [0xfd, 0xe4, 0x01], // f32x4.add
-  sub: [0xfd, 0xe5, 0x01], // f32x4.sub
-  mul: [0xfd, 0xe6, 0x01], // f32x4.mul
-  div: [0xfd, 0xe7, 0x01], // f32x4.div
-  sqrt: [0xfd, 0xe3, 0x01], // f32x4.sqrt
-  splat: [0xfd, 0x09, 0x02, 0x00], // v128.load32_splat align=4 offset=0
-  zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)], // v128.const 0
-  gt: [0xfd, 0x44], // f32x4.gt
-  and: [0xfd, 0x4e], // v128.and
-};
-
-function uleb(v: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...new TextEncoder().encode(s)].map((b) => [b]));
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
-/**
- * A loop over byte offset k (local `k`) from 0 to `bytes` (local `n`) in steps of 16: the body's code, then k += 16.
- * `load(p)` pushes the v128 at local p + k; `store(p, value)` stores a pushed value at local p + k.
- */
-function lanes(k: number, n: number, body: number[]): number[] {
-  return [
-    ...op.i32Const(0),
-    ...op.set(k),
-    ...op.block,
-    ...op.loop,
-    ...op.get(k),
-    ...op.get(n),
-    ...op.i32GeU,
-    ...op.brIf(1),
-    ...body,
-    ...op.get(k),
-    ...op.i32Const(16),
-    ...op.i32Add,
-    ...op.set(k),
-    ...op.br(0),
-    ...op.end,
-    ...op.end,
-  ];
-}
-
-/** Function body: locals (runs of [count, type]) and code, with its size prefix. */
-function body(locals: [number, number][], code: number[]): number[] {
-  const b = [...vec(locals.map(([c, t]) => [...uleb(c), t])), ...code, ...op.end];
-  return [...uleb(b.length), ...b];
 }
 
 /**
@@ -189,31 +109,28 @@ function loopBody({ inputs, uniforms = 0, outputs, accumulate }: LoopSpec): numb
     return [...expr(t[1]), ...expr(t[2]), ...code];
   };
   const pre: number[] = []; // the uniforms, splat once before the loop
-  for (let i = 0; i < uniforms; i++) pre.push(...op.get(inputs + i), ...op.splat, ...op.set(v(inputs + i)));
+  for (let i = 0; i < uniforms; i++) pre.push(...op.get(inputs + i), ...op.splat(), ...op.set(v(inputs + i)));
   const code: number[] = [];
-  for (let i = 0; i < inputs; i++) code.push(...at(i), ...op.load, ...op.set(v(i)));
+  for (let i = 0; i < inputs; i++) code.push(...at(i), ...op.load(), ...op.set(v(i)));
   outputs.forEach((e, o) => {
     code.push(...at(inputs + uniforms + o));
-    if (accumulate) code.push(...at(inputs + uniforms + o), ...op.load);
+    if (accumulate) code.push(...at(inputs + uniforms + o), ...op.load());
     code.push(...expr(e));
     if (accumulate) code.push(...op.add);
-    code.push(...op.store);
+    code.push(...op.store());
   });
-  return body([[1, I32], [inputs + uniforms, V128]], [...pre, ...lanes(k, n, code)]);
+  return body([[1, I32], [inputs + uniforms, V128]], [...pre, ...forLoop(k, op.get(n), 16, code)]);
 }
 
 /** The module's bytes: imports `env.memory`, exports the {@linkcode LOOPS}. */
 export function simdModuleBytes(): Uint8Array {
-  const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0x00];
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
-    ...section(1, vec(LOOPS.map((l) => type(l.inputs + (l.uniforms ?? 0) + l.outputs.length + 1)))),
-    ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])), // memory, min 0 pages
-    ...section(3, vec(LOOPS.map((_, i) => uleb(i)))),
-    ...section(7, vec(LOOPS.map((l, i) => [...name(l.name), 0x00, ...uleb(i)]))),
-    ...section(10, vec(LOOPS.map(loopBody))),
-  ];
-  return new Uint8Array(bytes);
+  return moduleBytes(
+    LOOPS.map((l) => ({
+      name: l.name,
+      params: l.inputs + (l.uniforms ?? 0) + l.outputs.length + 1,
+      body: loopBody(l),
+    })),
+  );
 }
 
 const cache = new WeakMap<WebAssembly.Memory, SimdTransforms>();

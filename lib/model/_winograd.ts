@@ -710,8 +710,9 @@ export function winogradConv2dBackward(
     const { v, u } = winogradTransforms(x, filter);
     const dv: Record<string, tf.Tensor> = {}, dut: Record<string, tf.Tensor> = {};
     dm.forEach((m, p) => {
-      dv[`d${p}`] = tf.matMul(m, tf.transpose(u[p]!)); // (tiles,Cout)·(Cout,K_p)
-      dut[`g${p}`] = tf.matMul(tf.transpose(m), v[p]!); // (Cout,tiles)·(tiles,K_p)
+      // transposed operands read in place by the GEMM that BatchMatMul runs on (registered with these kernels)
+      dv[`d${p}`] = tf.matMul(m, u[p]!, false, true); // (tiles,Cout)·(Cout,K_p)
+      dut[`g${p}`] = tf.matMul(m, v[p]!, true, false); // (Cout,tiles)·(tiles,K_p)
     });
     const dx = tf.engine().runKernel(INPUT_T, dv, attrs) as tf.Tensor4D;
     const df = tf.engine().runKernel(FILTER_T, dut) as tf.Tensor4D;
