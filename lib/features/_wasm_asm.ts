@@ -1,40 +1,15 @@
 /**
- * A minimal WebAssembly binary writer: just enough to emit one module with exported memory and a few
- * i32-argument functions using i32/f64 scalar and 128-bit SIMD (f64x2) instructions. Used to generate the
- * CQT engine at run time (no toolchain, no binary blobs in the repository: the generator is the source).
+ * A builder for the CQT engine's code (`_cqt_wasm.ts`): a function body with named locals and the i32/f64 scalar and
+ * 128-bit SIMD (f64x2) instructions it uses, encoded as `lib/wasm/asm.ts` encodes every generated module.
  *
  * @module
  */
+import { moduleBytes, sleb as slebBytes, uleb as ulebBytes } from "../wasm/asm.ts";
 
-/** Value types. */
-export const I32 = 0x7f;
-/** Value types. */
-export const F64 = 0x7c;
-/** Value types. */
-export const V128 = 0x7b;
+export { F64, I32, V128 } from "../wasm/asm.ts";
 
-function uleb(n: number, out: number[]): void {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`uleb: bad value ${n}`);
-  do {
-    let b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-}
-
-function sleb(n: number, out: number[]): void {
-  if (!Number.isInteger(n)) throw new RangeError(`sleb: bad value ${n}`);
-  for (;;) {
-    const b = n & 0x7f;
-    n = Math.floor(n / 128);
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return;
-    }
-    out.push(b | 0x80);
-  }
-}
+const uleb = (n: number, out: number[]) => out.push(...ulebBytes(n));
+const sleb = (n: number, out: number[]) => out.push(...slebBytes(n));
 
 /** Instruction stream of one function body, with named locals. */
 export class FunctionBody {
@@ -281,48 +256,5 @@ export interface WasmFunction {
  * @returns the module bytes
  */
 export function encodeModule(pages: number, functions: WasmFunction[]): Uint8Array<ArrayBuffer> {
-  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const section = (id: number, content: number[]) => {
-    out.push(id);
-    uleb(content.length, out);
-    out.push(...content);
-  };
-  const vec = (items: number[][]): number[] => {
-    const v: number[] = [];
-    uleb(items.length, v);
-    for (const it of items) v.push(...it);
-    return v;
-  };
-  const name = (s: string): number[] => {
-    const b = [...new TextEncoder().encode(s)];
-    const v: number[] = [];
-    uleb(b.length, v);
-    return v.concat(b);
-  };
-  // Types: one per function (params -> no results).
-  section(1, vec(functions.map((f) => [0x60, ...vec(f.params.map((p) => [p])), 0])));
-  section(
-    3,
-    vec(functions.map((_, i) => {
-      const v: number[] = [];
-      uleb(i, v);
-      return v;
-    })),
-  );
-  const mem: number[] = [0x00];
-  uleb(pages, mem);
-  section(5, vec([mem]));
-  section(
-    7,
-    vec([
-      [...name("memory"), 0x02, 0x00],
-      ...functions.map((f, i) => {
-        const v = [...name(f.name), 0x00];
-        uleb(i, v);
-        return v;
-      }),
-    ]),
-  );
-  section(10, vec(functions.map((f) => f.body.encode())));
-  return new Uint8Array(out);
+  return moduleBytes(functions.map((f) => ({ name: f.name, params: f.params, body: f.body.encode() })), { pages });
 }

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { body, forLoop, forRange, I32, moduleBytes, op, V128 } from "./_wasm_asm.ts";
+import { body, forLoop, forRange, I32, moduleBytes, op, V128 } from "../wasm/asm.ts";
 
 /** Rows of a micro-tile. */
 export const GEMM_MR = 4;

@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { body, forLoop, I32, moduleBytes, op, V128 } from "./_wasm_asm.ts";
+import { body, forLoop, I32, moduleBytes, op, V128 } from "../wasm/asm.ts";
 
 /** The loops, bound to one memory: pointers to the inputs, then to the outputs, then the byte count. */
 export interface SimdTransforms {

@@ -1,32 +1,44 @@
 /**
- * The WebAssembly binary encoding that `_wasm_simd.ts` and `_wasm_gemm.ts` assemble their modules with (no WebAssembly
- * toolchain is reachable from this project's machines): LEB128 numbers, vectors, names, sections, function bodies,
- * the opcodes they use, and a module of i32-parameter functions that imports one memory.
+ * The WebAssembly binary encoding of every module this project generates at run time (no WebAssembly toolchain is
+ * reachable from its machines, and no binary blobs are kept in the repository: the generator is the source): LEB128
+ * numbers, vectors, names, sections, function bodies and modules; plus the opcode table and loops that the model's
+ * modules (`lib/model/_wasm_simd.ts`, `lib/model/_wasm_gemm.ts`) are written with. The CQT engine writes its code with
+ * the builder in `lib/features/_wasm_asm.ts`, on this encoding.
  *
  * @module
  */
 
 /** Value types. */
-export const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+export const I32 = 0x7f, F32 = 0x7d, F64 = 0x7c, V128 = 0x7b;
 
-/** Unsigned LEB128. */
+/**
+ * Unsigned LEB128.
+ *
+ * @throws {RangeError} for a negative or non-integer value
+ */
 export function uleb(v: number): number[] {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`uleb: bad value ${v}`);
   const out: number[] = [];
   do {
     let byte = v & 0x7f;
-    v >>>= 7;
+    v = Math.floor(v / 128);
     if (v !== 0) byte |= 0x80;
     out.push(byte);
   } while (v !== 0);
   return out;
 }
 
-/** Signed LEB128. */
+/**
+ * Signed LEB128.
+ *
+ * @throws {RangeError} for a non-integer value
+ */
 export function sleb(v: number): number[] {
+  if (!Number.isInteger(v)) throw new RangeError(`sleb: bad value ${v}`);
   const out: number[] = [];
   for (;;) {
     const byte = v & 0x7f;
-    v >>= 7;
+    v = Math.floor(v / 128);
     if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return [...out, byte];
     out.push(byte | 0x80);
   }
@@ -109,15 +121,32 @@ export function body(locals: [number, number][], code: number[]): number[] {
   return [...uleb(b.length), ...b];
 }
 
-/** A module that imports `env.memory` and exports functions of i32 parameters and no result. */
-export function moduleBytes(functions: readonly { name: string; params: number; body: number[] }[]): Uint8Array {
-  const type = (params: number) => [0x60, ...vec(Array.from({ length: params }, () => [I32])), 0x00];
+/** One exported function: its name, parameter types (or a count of i32 parameters), and encoded {@linkcode body}. */
+export interface ModuleFunction {
+  name: string;
+  params: number | readonly number[];
+  body: number[];
+}
+
+/**
+ * A module of functions without results, each exported under its name, with one memory: imported as `env.memory`
+ * (`{ import: true }`), or its own, exported as `memory` with `pages` initial 64 KiB pages.
+ */
+export function moduleBytes(
+  functions: readonly ModuleFunction[],
+  memory: { import: true } | { pages: number } = { import: true },
+): Uint8Array<ArrayBuffer> {
+  const params = (p: number | readonly number[]) => typeof p === "number" ? Array.from({ length: p }, () => I32) : p;
+  const type = (p: number | readonly number[]) => [0x60, ...vec(params(p).map((t) => [t])), 0x00];
+  const own = "pages" in memory;
+  const exports = functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]);
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // magic, version 1
     ...section(1, vec(functions.map((f) => type(f.params)))),
-    ...section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]])), // memory, min 0 pages
+    ...(own ? [] : section(2, vec([[...name("env"), ...name("memory"), 0x02, 0x00, 0x00]]))), // min 0 pages
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
-    ...section(7, vec(functions.map((f, i) => [...name(f.name), 0x00, ...uleb(i)]))),
+    ...(own ? section(5, vec([[0x00, ...uleb(memory.pages)]])) : []),
+    ...section(7, vec(own ? [[...name("memory"), 0x02, 0x00], ...exports] : exports)),
     ...section(10, vec(functions.map((f) => f.body))),
   ]);
 }
