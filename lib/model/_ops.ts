@@ -135,7 +135,7 @@ function conv2dBackward(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, s:
   let df: tf.Tensor; // (kh·kw·Cin, Cout)
   let contribs: tf.Tensor[]; // per tap (N,Cin)
   if (cin < 16) {
-    df = tf.transpose(tf.matMul(tf.transpose(dy2), tf.concat(patches, 1))); // ((Cout,N)·(N,kh·kw·Cin))ᵀ
+    df = tf.matMul(tf.concat(patches, 1), dy2, true, false); // (kh·kw·Cin,N)·(N,Cout), Aᵀ read in place on wasm
     const all = tf.matMul(dy2, tf.transpose(wAll)); // (N,Cout)·(Cout,kh·kw·Cin)
     contribs = Array.from({ length: taps }, (_, t) => tf.slice(all, [0, t * cin], [n, cin]));
   } else {
