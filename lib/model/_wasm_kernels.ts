@@ -13,7 +13,9 @@
  * kernels never write to their inputs). Also, Relu's gradient (tfjs: `dy · cast(step(x))`, three passes and two
  * temporaries; 160 ms for the first conv's output at B = 4) and the depthwise conv's filter gradient (a pad, slice,
  * multiply and sum per tap) run as single SIMD passes (`_wasm_simd.ts`) under wasm. Tests:
- * `tests/model/wasm_kernels_test.ts`. `BatchMatMul` runs on our relaxed-SIMD GEMM (`_wasm_gemm.ts`), which also reads
+ * `tests/model/wasm_kernels_test.ts`. The model's depthwise conv over time (a (B, 1, T, C) image, a 1 x K filter)
+ * runs as one SIMD multiply-add per tap and batch element over its run of time steps: tfjs-wasm's kernel took 6 ms
+ * for (4, 1, 280, 128) * (1, 15), ~0.35 GMAC/s. `BatchMatMul` runs on our relaxed-SIMD GEMM (`_wasm_gemm.ts`), which also reads
  * transposed operands in place.
  *
  * @module
@@ -187,6 +189,37 @@ export function depthwiseFilterGrad(
   }
 }
 
+/**
+ * The TypeScript twin of the wasm depthwise conv over time: y[b, t, c] = Σ_j x[b, t + j − padLeft, c]·w[j, c] over
+ * the taps j that land inside x, summed from 0 in tap order with float32 rounding of each product and sum.
+ *
+ * @param x (B, T, C) row-major
+ * @param w (K, C) row-major (tfjs's (1, K, C, 1) depthwise filter)
+ * @param tOut output length
+ * @returns (B, tOut, C)
+ */
+export function depthwiseTime(
+  x: Float32Array,
+  w: Float32Array,
+  [b, t, c]: [number, number, number],
+  k: number,
+  padLeft: number,
+  tOut: number,
+): Float32Array {
+  const y = new Float32Array(b * tOut * c);
+  for (let bi = 0; bi < b; bi++) {
+    for (let j = 0; j < k; j++) {
+      for (let to = Math.max(0, padLeft - j); to < Math.min(tOut, t + padLeft - j); to++) {
+        const xo = (bi * t + to + j - padLeft) * c, yo = (bi * tOut + to) * c;
+        for (let ch = 0; ch < c; ch++) {
+          y[yo + ch] = Math.fround(y[yo + ch]! + Math.fround(x[xo + ch]! * w[j * c + ch]!));
+        }
+      }
+    }
+  }
+  return y;
+}
+
 /** Name of the depthwise filter-gradient kernel registered for wasm (inputs x, dy; attribute k). */
 export const DEPTHWISE_FILTER_GRAD = "CoverHunterDepthwiseFilterGrad";
 
@@ -308,6 +341,45 @@ export function registerWasmKernels(): void {
       }
     } finally {
       be.wasm._free(scratch);
+    }
+    return out;
+  });
+  replace(tf.DepthwiseConv2dNative, (args, stock) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const a = args.attrs as unknown as { strides: number | number[]; dilations: number | number[]; pad: unknown };
+    const ones = (v: number | number[]) => [v].flat().every((d) => d === 1);
+    const pad = a.pad as number[][];
+    const [b, h, t, c] = x.shape as [number, number, number, number];
+    const [fh, k, fc, mult] = filter.shape as [number, number, number, number];
+    // Only time as the image width: height 1, a 1 x K filter, channel multiplier 1, stride and dilation 1, explicit
+    // padding along time only, float32, C a multiple of 4.
+    if (
+      x.dtype !== "float32" || filter.dtype !== "float32" || h !== 1 || fh !== 1 || mult !== 1 || fc !== c ||
+      c % 4 !== 0 || !ones(a.strides) || !ones(a.dilations) || !Array.isArray(pad) ||
+      [0, 1, 3].some((i) => pad[i]?.[0] !== 0 || pad[i]?.[1] !== 0)
+    ) return stock(args);
+    const [padLeft, padRight] = pad[2] as [number, number];
+    const tOut = t + padLeft + padRight - k + 1;
+    if (tOut <= 0) return stock(args);
+    const be = args.backend as unknown as WasmBackendLike;
+    const out = be.makeOutput([b, 1, tOut, c], "float32");
+    (be.typedArrayFromHeap(out) as Float32Array).fill(0);
+    const simd = simdTransforms(be.wasm.asm.memory);
+    const [xAt, wAt, yAt] = [x, filter, out].map((v) => be.getMemoryOffset(v.dataId)) as [number, number, number];
+    const row = 4 * c;
+    for (let bi = 0; bi < b; bi++) {
+      for (let j = 0; j < k; j++) {
+        const t0 = Math.max(0, padLeft - j), t1 = Math.min(tOut, t + padLeft - j);
+        if (t1 > t0) {
+          simd.rowsMulAcc(
+            xAt + (bi * t + t0 + j - padLeft) * row,
+            wAt + j * row,
+            yAt + (bi * tOut + t0) * row,
+            t1 - t0,
+            row,
+          );
+        }
+      }
     }
     return out;
   });

@@ -16,7 +16,9 @@
  *   from ~2 to ~20 ns per value once the views start past 1 GB of the wasm memory, as in a training step);
  * - `mulAcc(a, b, acc, bytes)`: `acc += a · b` (the depthwise conv's filter gradient, `_wasm_kernels.ts`);
  * - `adamw(p, g, m, v, u0..u8, p', m', v', bytes)`: one AdamW update (`lib/train/adamw_wasm.ts`; the uniforms are
- *   pointers to single floats, see `ADAMW_OUTPUTS`).
+ *   pointers to single floats, see `ADAMW_OUTPUTS`);
+ * - `rowsMulAcc(x, w, acc, rows, bytes)`: `acc[r] += x[r] · w` for `rows` consecutive rows of `bytes` each, w one row
+ *   (a depthwise conv tap over a run of time steps, `_wasm_kernels.ts`); not from the table.
  *
  * Every argument is a byte address in the memory; `bytes` must be a multiple of 16.
  *
@@ -34,6 +36,7 @@ export interface SimdTransforms {
   reluGrad(...args: number[]): void;
   mulAcc(...args: number[]): void;
   adamw(...args: number[]): void;
+  rowsMulAcc(...args: number[]): void;
 }
 
 /**
@@ -124,13 +127,26 @@ function loopBody({ inputs, uniforms = 0, outputs, accumulate }: LoopSpec): numb
 
 /** The module's bytes: imports `env.memory`, exports the {@linkcode LOOPS}. */
 export function simdModuleBytes(): Uint8Array {
-  return moduleBytes(
-    LOOPS.map((l) => ({
+  return moduleBytes([
+    ...LOOPS.map((l) => ({
       name: l.name,
       params: l.inputs + (l.uniforms ?? 0) + l.outputs.length + 1,
       body: loopBody(l),
     })),
-  );
+    { name: "rowsMulAcc", params: 5, body: rowsMulAccBody() },
+  ]);
+}
+
+/** `rowsMulAcc(x, w, acc, rows, bytes)` (module doc): multiply and add rounded separately, as the twin does. */
+function rowsMulAccBody(): number[] {
+  const [X, W, ACC, ROWS, BYTES, R, O] = [0, 1, 2, 3, 4, 5, 6];
+  const at = (p: number) => [...op.get(p), ...op.get(O), ...op.i32Add];
+  const product = [...at(X), ...op.load(), ...at(W), ...op.load(), ...op.mul];
+  const row = [
+    ...forLoop(O, op.get(BYTES), 16, [...at(ACC), ...at(ACC), ...op.load(), ...product, ...op.add, ...op.store()]),
+    ...[X, ACC].flatMap((p) => [...op.get(p), ...op.get(BYTES), ...op.i32Add, ...op.set(p)]),
+  ];
+  return body([[2, I32]], forLoop(R, op.get(ROWS), 1, row));
 }
 
 const cache = new WeakMap<WebAssembly.Memory, SimdTransforms>();

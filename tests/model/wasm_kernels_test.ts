@@ -9,6 +9,7 @@ import {
   copyBox,
   DEPTHWISE_FILTER_GRAD,
   depthwiseFilterGrad,
+  depthwiseTime,
   heapAlloc,
   reluGrad,
   sumRows,
@@ -282,6 +283,59 @@ Deno.test("depthwise conv on wasm (customGrad, SIMD filter gradient): value and 
       got.forEach((g, i) => assertOk(relErr(g, want[i]!) < 1e-5, `output ${i}: ${relErr(g, want[i]!)}`));
     });
     assertOk(info.kernels.some((kk) => kk.name === DEPTHWISE_FILTER_GRAD), "the SIMD filter gradient ran");
+  } finally {
+    await initBackend("cpu");
+  }
+});
+
+/** Explicit padding along time only, for a (B, 1, T, C) depthwise conv. */
+const timePad = (l: number, r: number) =>
+  [[0, 0], [0, 0], [l, r], [0, 0]] as [[0, 0], [0, 0], [number, number], [0, 0]];
+
+Deno.test("depthwise conv over time on wasm: twin = float64 sum; the kernel = twin bit for bit; other shapes stock", async () => {
+  // (b, t, c, k, padLeft, padRight): the model's symmetric padding, an uneven one, a filter longer than the input
+  const cases: [number, number, number, number, number, number][] = [
+    [2, 37, 12, 15, 7, 7],
+    [1, 9, 8, 5, 1, 3],
+    [3, 4, 4, 7, 3, 3],
+  ];
+  await initBackend("wasm");
+  try {
+    for (const [b, t, c, k, pl, pr] of cases) {
+      const x = Float32Array.from({ length: b * t * c }, () => prng.normal());
+      const w = Float32Array.from({ length: k * c }, () => prng.normal());
+      const tOut = t + pl + pr - k + 1;
+      const twin = depthwiseTime(x, w, [b, t, c], k, pl, tOut);
+      for (let i = 0; i < twin.length; i++) {
+        const [bi, to, ch] = [Math.floor(i / (tOut * c)), Math.floor(i / c) % tOut, i % c];
+        let sum = 0;
+        for (let j = 0; j < k; j++) {
+          const ti = to + j - pl;
+          if (ti >= 0 && ti < t) sum += x[(bi * t + ti) * c + ch]! * w[j * c + ch]!;
+        }
+        assertOk(Math.abs(twin[i]! - sum) <= 1e-5 * (1 + Math.abs(sum)), `twin ${i}: ${twin[i]} vs ${sum}`);
+      }
+      const y = tf.tidy(() =>
+        tf.depthwiseConv2d(tf.tensor4d(x, [b, 1, t, c]), tf.tensor4d(w, [1, k, c, 1]), 1, timePad(pl, pr)).dataSync()
+      );
+      assertEquals(Array.from(y), Array.from(twin), `(${b}, ${t}, ${c}) * ${k}, pad ${pl}/${pr}`);
+    }
+    // C = 6 (not a multiple of 4) and a stride of 2 go to the stock kernel, which still gives the right values
+    const x = Float32Array.from({ length: 2 * 10 * 6 }, () => prng.normal());
+    const w = Float32Array.from({ length: 3 * 6 }, () => prng.normal());
+    const got = tf.tidy(() =>
+      tf.depthwiseConv2d(tf.tensor4d(x, [2, 1, 10, 6]), tf.tensor4d(w, [1, 3, 6, 1]), 1, timePad(1, 1)).dataSync()
+    );
+    const err = relErr(got, depthwiseTime(x, w, [2, 10, 6], 3, 1, 10));
+    assertOk(err < 1e-6, `C = 6 through the stock kernel: ${err}`);
+    const x4 = Float32Array.from({ length: 10 * 8 }, () => prng.normal());
+    const w4 = Float32Array.from({ length: 3 * 8 }, () => prng.normal());
+    const strided = tf.tidy(() =>
+      tf.depthwiseConv2d(tf.tensor4d(x4, [1, 1, 10, 8]), tf.tensor4d(w4, [1, 3, 8, 1]), 2, "valid").dataSync()
+    );
+    const full = depthwiseTime(x4, w4, [1, 10, 8], 3, 0, 8);
+    const every2 = Array.from({ length: 4 * 8 }, (_, i) => full[Math.floor(i / 8) * 16 + (i % 8)]!);
+    assertOk(relErr(strided, every2) < 1e-6, "stride 2 through the stock kernel");
   } finally {
     await initBackend("cpu");
   }
