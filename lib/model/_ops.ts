@@ -106,11 +106,12 @@ function interleavePlanes(planes: tf.Tensor4D[][]): tf.Tensor4D {
 }
 
 /**
- * Gradients of a valid, stride-s conv2d from plain matMuls, one per kernel tap (i,j): the tap reads
+ * Gradients of a valid, stride-s conv2d from matMuls (`mm`, which reads transposed operands in place where the
+ * backend's product can), one per kernel tap (i,j): the tap reads
  * x[:, s·t+i, s·f+j, :], which is phase plane (i mod s, j mod s) shifted by (⌊i/s⌋, ⌊j/s⌋).
  * dFilter[i,j] = patchᵀ·dy and dx's plane += shift(dy·filter[i,j]ᵀ).
  */
-function conv2dBackward(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, s: number): tf.Tensor[] {
+function conv2dBackward(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, s: number, mm: MatMulFn): tf.Tensor[] {
   const [b, h, w, cin] = x.shape;
   const [kh, kw, , cout] = filter.shape;
   const [, ho, wo] = dy.shape;
@@ -135,15 +136,13 @@ function conv2dBackward(x: tf.Tensor4D, filter: tf.Tensor4D, dy: tf.Tensor4D, s:
   let df: tf.Tensor; // (kh·kw·Cin, Cout)
   let contribs: tf.Tensor[]; // per tap (N,Cin)
   if (cin < 16) {
-    df = tf.matMul(tf.concat(patches, 1), dy2, true, false); // (kh·kw·Cin,N)·(N,Cout), Aᵀ read in place on wasm
-    const all = tf.matMul(dy2, tf.transpose(wAll)); // (N,Cout)·(Cout,kh·kw·Cin)
+    df = mm(tf.concat(patches, 1), dy2, true, false); // (kh·kw·Cin,N)·(N,Cout)
+    const all = mm(dy2, wAll, false, true); // (N,Cout)·(Cout,kh·kw·Cin)
     contribs = Array.from({ length: taps }, (_, t) => tf.slice(all, [0, t * cin], [n, cin]));
   } else {
-    df = tf.concat(patches.map((p) => tf.matMul(tf.transpose(p), dy2)), 0); // kh·kw x (Cin,N)·(N,Cout)
-    contribs = Array.from({ length: taps }, (_, t) => {
-      const wT = tf.transpose(tf.slice(wAll, [t * cin, 0], [cin, cout])); // (Cout,Cin)
-      return tf.matMul(dy2, wT); // (N,Cout)·(Cout,Cin) -> (N,Cin)
-    });
+    df = tf.concat(patches.map((p) => mm(p, dy2, true, false)), 0); // kh·kw x (Cin,N)·(N,Cout)
+    // (N,Cout)·(Cout,Cin) -> (N,Cin)
+    contribs = Array.from({ length: taps }, (_, t) => mm(dy2, tf.slice(wAll, [t * cin, 0], [cin, cout]), false, true));
   }
   // dx: each tap's contribution goes back to its phase plane at its shift.
   const dPlanes: tf.Tensor[][][] = planes.map((row) => row.map(() => []));
@@ -173,7 +172,8 @@ export function nativeOps(): Ops {
 export type MatMulFn = (a: tf.Tensor, b: tf.Tensor, transposeA?: boolean, transposeB?: boolean) => tf.Tensor;
 
 /** Plain matMuls only (transposes as Transpose kernels): tfjs's transposed forms are slow or wrong on some backends. */
-const plainMatMul: MatMulFn = (a, b, ta = false, tb = false) => tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
+const transposeThenMatMul: MatMulFn = (a, b, ta = false, tb = false) =>
+  tf.matMul(ta ? swapLast(a) : a, tb ? swapLast(b) : b);
 
 /**
  * The wasm product: tfjs-wasm's `BatchMatMul`, which runs on our GEMM (`_wasm_gemm.ts`, transposed operands read in
@@ -216,7 +216,7 @@ export function matMulPerBatch(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
  *
  * @param mm the matMul to build on (batch dims identical): plain tfjs matMuls, or {@linkcode wasmMatMul} on wasm
  */
-export function gradSafeOps(mm: MatMulFn = plainMatMul): Ops {
+export function gradSafeOps(mm: MatMulFn = transposeThenMatMul): Ops {
   const plainMatMul = tf.customGrad(
     ((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
       save([a, b]);
@@ -249,7 +249,7 @@ export function gradSafeOps(mm: MatMulFn = plainMatMul): Ops {
             const [sx, sf] = saved as [tf.Tensor4D, tf.Tensor4D];
             return stride === 2 && winogradApplies(sx, sf)
               ? winogradConv2dBackward(sx, sf, dy as tf.Tensor4D)
-              : conv2dBackward(sx, sf, dy as tf.Tensor4D, stride);
+              : conv2dBackward(sx, sf, dy as tf.Tensor4D, stride, mm);
           },
         };
       }) as unknown as CustomGradFn,
