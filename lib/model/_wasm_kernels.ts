@@ -223,6 +223,20 @@ export function depthwiseTime(
 /** Name of the depthwise filter-gradient kernel registered for wasm (inputs x, dy; attribute k). */
 export const DEPTHWISE_FILTER_GRAD = "CoverHunterDepthwiseFilterGrad";
 
+/** C's shape (m, n), the depth k, and the leading dims of a product's operands; undefined where the depths differ. */
+function productDims(
+  a: { shape: number[] },
+  b: { shape: number[] },
+  transposeA: boolean,
+  transposeB: boolean,
+): { m: number; k: number; n: number; la: number[]; lb: number[] } | undefined {
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const m = a.shape[transposeA ? ra - 1 : ra - 2]!, k = a.shape[transposeA ? ra - 2 : ra - 1]!;
+  const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
+  if (k !== b.shape[transposeB ? rb - 1 : rb - 2]) return undefined;
+  return { m, k, n, la: a.shape.slice(0, -2), lb: b.shape.slice(0, -2) };
+}
+
 /**
  * Whether tfjs-wasm's `BatchMatMul` of these operands runs on our GEMM once {@linkcode registerWasmKernels} ran:
  * float32, rank >= 2, n a multiple of 4, nothing empty, leading (batch) dims equal or one side without any (size 1).
@@ -234,13 +248,10 @@ export function wasmGemmApplies(
   transposeB = false,
 ): boolean {
   if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return false;
-  const [ra, rb] = [a.shape.length, b.shape.length];
-  const m = a.shape[transposeA ? ra - 1 : ra - 2]!, k = a.shape[transposeA ? ra - 2 : ra - 1]!;
-  const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
-  if (!gemmApplies(m, k, n) || k !== b.shape[transposeB ? rb - 1 : rb - 2]) return false;
-  const la = a.shape.slice(0, -2), lb = b.shape.slice(0, -2);
-  const one = (l: number[]) => l.every((d) => d === 1);
-  return one(la) || one(lb) || (la.length === lb.length && la.every((d, i) => d === lb[i]));
+  const d = productDims(a, b, transposeA, transposeB);
+  if (d === undefined || !gemmApplies(d.m, d.k, d.n)) return false;
+  const one = (l: number[]) => l.every((v) => v === 1);
+  return one(d.la) || one(d.lb) || (d.la.length === d.lb.length && d.la.every((v, i) => v === d.lb[i]));
 }
 
 /** Registers `kernelFunc` for wasm in place of the stock kernel, which it may call back for cases it leaves. */
@@ -322,10 +333,7 @@ export function registerWasmKernels(): void {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
     if (!wasmGemmApplies(a, b, transposeA, transposeB)) return stock(args);
-    const [ra, rb] = [a.shape.length, b.shape.length];
-    const m = a.shape[transposeA ? ra - 1 : ra - 2]!, k = a.shape[transposeA ? ra - 2 : ra - 1]!;
-    const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
-    const la = a.shape.slice(0, -2), lb = b.shape.slice(0, -2);
+    const { m, k, n, la, lb } = productDims(a, b, transposeA, transposeB)!;
     const lead = tf.util.sizeFromShape(la) >= tf.util.sizeFromShape(lb) ? la : lb;
     const batch = tf.util.sizeFromShape(lead);
     const be = args.backend as unknown as WasmBackendLike;
@@ -346,16 +354,22 @@ export function registerWasmKernels(): void {
   });
   replace(tf.DepthwiseConv2dNative, (args, stock) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const a = args.attrs as unknown as { strides: number | number[]; dilations: number | number[]; pad: unknown };
+    const a = args.attrs as unknown as {
+      strides: number | number[];
+      dilations: number | number[];
+      pad: unknown;
+      dataFormat?: string;
+    };
     const ones = (v: number | number[]) => [v].flat().every((d) => d === 1);
     const pad = a.pad as number[][];
     const [b, h, t, c] = x.shape as [number, number, number, number];
     const [fh, k, fc, mult] = filter.shape as [number, number, number, number];
-    // Only time as the image width: height 1, a 1 x K filter, channel multiplier 1, stride and dilation 1, explicit
-    // padding along time only, float32, C a multiple of 4.
+    // Only time as the image width: NHWC, height 1, a 1 x K filter, channel multiplier 1, stride and dilation 1,
+    // explicit padding along time only, float32, C a multiple of 4.
     if (
-      x.dtype !== "float32" || filter.dtype !== "float32" || h !== 1 || fh !== 1 || mult !== 1 || fc !== c ||
-      c % 4 !== 0 || !ones(a.strides) || !ones(a.dilations) || !Array.isArray(pad) ||
+      (a.dataFormat ?? "NHWC") !== "NHWC" || x.dtype !== "float32" || filter.dtype !== "float32" || h !== 1 ||
+      fh !== 1 || mult !== 1 || fc !== c || c % 4 !== 0 || !ones(a.strides) || !ones(a.dilations) ||
+      !Array.isArray(pad) ||
       [0, 1, 3].some((i) => pad[i]?.[0] !== 0 || pad[i]?.[1] !== 0)
     ) return stock(args);
     const [padLeft, padRight] = pad[2] as [number, number];
