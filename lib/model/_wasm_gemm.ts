@@ -326,10 +326,12 @@ export function gemmApplies(m: number, k: number, n: number): boolean {
   return m > 0 && k > 0 && n > 0 && n % 4 === 0;
 }
 
+/** Bytes of a packed A block for C with m rows (whole panels of 4 rows). */
+const aBlockBytes = (m: number) => 4 * GEMM_KC * Math.min(GEMM_MC, Math.ceil(m / GEMM_MR) * GEMM_MR);
+
 /** Bytes of scratch {@linkcode gemm} needs: a packed A block, then a packed B block. */
 export function gemmScratchBytes(m: number, n: number): number {
-  const mc = Math.min(GEMM_MC, Math.ceil(m / GEMM_MR) * GEMM_MR), nc = Math.min(GEMM_NC, n);
-  return 4 * GEMM_KC * (mc + nc);
+  return aBlockBytes(m) + 4 * GEMM_KC * Math.min(GEMM_NC, n);
 }
 
 /**
@@ -342,7 +344,7 @@ export function gemm(g: GemmModule, p: GemmArgs, scratch: number): void {
   // element strides in bytes: op(A)(i, kk) at a + i·sar + kk·sak; op(B)(kk, j) at b + kk·sbk + j·sbn
   const [sar, sak] = p.transposeA ? [4, 4 * m] : [4 * k, 4];
   const [sbk, sbn] = p.transposeB ? [4, 4 * k] : [4 * n, 4];
-  const ap = scratch, bp = scratch + 4 * GEMM_KC * Math.min(GEMM_MC, Math.ceil(m / GEMM_MR) * GEMM_MR);
+  const ap = scratch, bp = scratch + aBlockBytes(m);
   const ldc = 4 * n;
   for (let jc = 0; jc < n; jc += GEMM_NC) {
     const nc = Math.min(GEMM_NC, n - jc);
